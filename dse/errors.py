@@ -1,0 +1,16 @@
+"""User-facing errors: one clear line, exit code 2."""
+
+from __future__ import annotations
+
+
+class DseError(Exception):
+    """Bad input or a missing tool; the CLI prints ``str(self)`` alone and exits 2."""
+
+
+class FrontendError(DseError):
+    """C the front-end cannot read: ``FILE:LINE: message``."""
+
+    def __init__(self, file: str, line: int | None, message: str):
+        self.file, self.line, self.message = file, line, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")
