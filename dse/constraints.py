@@ -56,6 +56,8 @@ class _Compiler:
     def compile(self, node: ast.AST) -> Evaluator:
         name = _dotted(node)
         if name is not None:
+            if any(part.startswith("_") for part in name.split(".")):
+                self.refuse(node)
             self.names.add(name)
 
             def read(values, name=name):
@@ -64,8 +66,7 @@ class _Compiler:
                 except KeyError:
                     raise Inactive(name) from None
             return read
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)) \
-                and not isinstance(node.value, bool):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
             value = node.value
             return lambda values: value
         if isinstance(node, (ast.Tuple, ast.List)):

@@ -365,9 +365,8 @@ class _FunctionLowering:
     def __init__(self, definition: c_ast.FuncDef, module: _Module, in_main_file: bool):
         self.node, self.module = definition, module
         self.name = definition.decl.name
-        coord = definition.body.coord
-        self.function = Function(name=self.name, line=definition.decl.coord.line, body_line=coord.line,
-                                 body_column=coord.column, in_main_file=in_main_file)
+        coord = definition.decl.coord
+        self.function = Function(name=self.name, line=coord.line, column=coord.column, in_main_file=in_main_file)
         self.scope: dict[str, _Var] = dict(module.globals)
         self.defs: dict[str, int | None] = {}
         self.affine: dict[str, Affine | None] = {}
@@ -481,12 +480,9 @@ class _FunctionLowering:
         name = label or f"{self.name}_L{self.loop_count}"
         if name in self.module.loops:
             name = f"{self.name}_{name}"
-        body = node.stmt
         loop = Loop(name=name, label=label, function=self.name, parent=parent.name if parent else None,
-                    depth=(parent.depth + 1) if parent else 1, line=node.coord.line,
+                    depth=(parent.depth + 1) if parent else 1, line=node.coord.line, column=node.coord.column,
                     statement={c_ast.For: "for", c_ast.While: "while", c_ast.DoWhile: "do"}[type(node)])
-        if isinstance(body, c_ast.Compound):
-            loop.body_line, loop.body_column = body.coord.line, body.coord.column
         self.module.loops[name] = loop
         (parent.children if parent else self.function.loops).append(name)
 
@@ -508,7 +504,7 @@ class _FunctionLowering:
             self.affine[control.iv] = {control.iv: 1}
         if not control and not isinstance(node, c_ast.DoWhile) and node.cond is not None:
             self.expression(node.cond, loop)
-        self.statement(body, loop, loop)
+        self.statement(node.stmt, loop, loop)
         if not control and isinstance(node, c_ast.For) and node.next is not None:
             self.expression(node.next, loop)
         if isinstance(node, c_ast.DoWhile):
@@ -746,7 +742,7 @@ class _LoopControl:
         iv = candidates.pop()
         init = _initialiser(node.init, iv)
         steps = [s for s in step_exprs if iv in _assigned_names(s)]
-        body = node.stmt.block_items or [] if isinstance(node.stmt, c_ast.Compound) else [node.stmt]
+        body = (node.stmt.block_items or []) if isinstance(node.stmt, c_ast.Compound) else [node.stmt]
         body_steps = [s for s in body if iv in _assigned_names(s)]
         nested = [s for s in body if s not in body_steps and iv in _assigned_names(s)]
         if nested or any(not isinstance(s, (c_ast.Assignment, c_ast.UnaryOp)) for s in body_steps):

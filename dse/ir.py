@@ -111,8 +111,7 @@ class Loop(Region):
     parent: str | None = None
     depth: int = 1
     line: int = 0
-    body_line: int = 0
-    body_column: int = 0
+    column: int = 0
     statement: Literal["for", "while", "do"] = "for"
     induction: str | None = None
     trip_count: int | None = None
@@ -131,8 +130,7 @@ class Loop(Region):
 class Function(Region):
     name: str = ""
     line: int = 0
-    body_line: int = 0
-    body_column: int = 0
+    column: int = 0
     params: list[str] = field(default_factory=list)
     loops: list[str] = field(default_factory=list)
     in_main_file: bool = True
@@ -154,6 +152,13 @@ class Kernel:
         scope = function or self.top
         for candidate in self.arrays:
             if candidate.name == name and candidate.function in (scope, ""):
+                return candidate
+        raise KeyError(name)
+
+    def partitionable_array(self, name: str) -> Array:
+        """The array a partition knob names: the top's argument or local, else a helper's local."""
+        for candidate in self.arrays:
+            if candidate.name == name and (candidate.function == self.top or candidate.kind == "local"):
                 return candidate
         raise KeyError(name)
 

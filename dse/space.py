@@ -364,7 +364,7 @@ class Space:
 
     def check_against(self, kernel: Kernel) -> None:
         """Every loop, array and function the space names exists in the kernel."""
-        arrays = {a.name for a in kernel.arrays}
+        arrays = {a.name for a in kernel.arrays if a.function == kernel.top or a.kind == "local"}
         present = {"loops": set(kernel.loops), "arrays": arrays, "functions": set(kernel.functions)}
         for knob in self.knobs.values():
             if knob.kind in present and knob.target not in present[knob.kind]:
