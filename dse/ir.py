@@ -16,7 +16,6 @@ from typing import Literal
 
 # Operation kinds, grouped as an HLS engineer counts them.
 ARITHMETIC_KINDS = ("add", "mul", "div", "cmp", "shift", "logic", "select", "cast")
-MEMORY_KINDS = ("load", "store")
 
 
 @dataclass(frozen=True)
@@ -144,9 +143,6 @@ class Kernel:
     arrays: list[Array]
     loops: dict[str, Loop]
 
-    def function_arrays(self, function: str) -> list[Array]:
-        return [a for a in self.arrays if a.function == function]
-
     def array(self, name: str, function: str | None = None) -> Array:
         """An array visible in ``function`` (default: the top), locals before globals."""
         scope = function or self.top
@@ -161,10 +157,6 @@ class Kernel:
             if candidate.name == name and (candidate.function == self.top or candidate.kind == "local"):
                 return candidate
         raise KeyError(name)
-
-    @property
-    def top_arrays(self) -> list[Array]:
-        return [a for a in self.arrays if a.function == self.top]
 
     @property
     def constant_tables(self) -> list[Array]:
@@ -184,9 +176,6 @@ class Kernel:
 
     def loops_of(self, function: str) -> list[Loop]:
         return [loop for loop in self.loops.values() if loop.function == function]
-
-    def innermost(self, loop: Loop) -> bool:
-        return not loop.children
 
 
 def array_record(array: Array) -> dict:

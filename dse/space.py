@@ -140,9 +140,6 @@ class Configuration:
     def __getitem__(self, name: str):
         return self.as_dict()[name]
 
-    def get(self, name: str, default=None):
-        return self.as_dict().get(name, default)
-
 
 def _domain(kind: str, target: str, directive: str, raw, facts: dict, where: str) -> tuple:
     """Check and normalise one directive's list of values from a space file."""
