@@ -593,9 +593,9 @@ def derive_space(kernel: Kernel, name: str, source: str | None = None, clock_ns:
             for position, extent in enumerate(array.dims, start=1):
                 facts[f"{array.name}.dim{position}"] = extent
             add("arrays", array.name, "dim", list(range(1, len(array.dims) + 1)))
-            by_dim = " if ".join(f"{array.name}.dim{d} if {array.name}.dim == {d} else" for d in
-                                 range(1, len(array.dims))).rstrip(" else")
-            extent = f"({by_dim} else {array.name}.dim{len(array.dims)})"
+            extent = f"{array.name}.dim{len(array.dims)}"
+            for d in range(len(array.dims) - 1, 0, -1):
+                extent = f"({array.name}.dim{d} if {array.name}.dim == {d} else {extent})"
             constraints.append(Constraint(f"{array.name}.factor <= {extent}",
                                           "no more banks than elements along the partitioned dimension"))
 
