@@ -282,7 +282,6 @@ class _Module:
 
     source: str
     typedefs: dict[str, c_ast.Node]
-    structs: dict[str, c_ast.Struct]
     globals: dict[str, _Var]
     constants: dict[str, int | float]
     prototypes: dict[str, ScalarType]
@@ -988,10 +987,10 @@ def read_kernel(source: str | Path, top: str | None = None, include_dirs: list[s
         raise DseError(f"{source}: no such file")
     tree = parse_file(path, [Path(d) for d in include_dirs], list(defines))
 
-    typedefs, structs, globals_, constants, prototypes = {}, {}, {}, {}, {}
+    typedefs, globals_, constants, prototypes = {}, {}, {}, {}
     definitions: dict[str, c_ast.FuncDef] = {}
     main_file: set[str] = set()
-    module = _Module(str(source), typedefs, structs, globals_, constants, prototypes)
+    module = _Module(str(source), typedefs, globals_, constants, prototypes)
     resolved_main = path.resolve()
     for node in tree.ext:
         if isinstance(node, c_ast.Typedef):
