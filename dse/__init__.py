@@ -6,6 +6,8 @@ space (:func:`derive_space`, :meth:`Space.load`), pick configurations
 render them for an HLS tool (:func:`render`).
 """
 
+__version__ = "0.1.0"
+
 from .errors import DseError, FrontendError
 from .frontend import read_kernel
 from .ir import Array, Function, Kernel, Loop, Op, kernel_record

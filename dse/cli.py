@@ -7,19 +7,27 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 import os
 import random
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .backends import get_backend
+from .dataset import export, results_frame
 from .errors import DseError
-from .frontend import read_kernel
+from .executor import make_executor
+from .frontend import read_kernel, source_hash
 from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
 from .paths import bundled
 from .render import DIALECTS, render
+from .runner import design_points, run_points
+from .searchers import SEARCHERS
 from .space import Space, derive_space
+from .store import Store
+from .targets import TARGETS
 
 DESCRIPTION = """\
 Design-space exploration of HLS directives (hls-dse).
@@ -28,6 +36,10 @@ Design-space exploration of HLS directives (hls-dse).
   dse space KERNEL -o S.toml  a default directive space for the kernel
   dse render KERNEL --space S --set knob=value ... -o DIR
                               one configuration as #pragma HLS source and directives.tcl
+  dse sweep KERNEL --budget N --db results.sqlite
+                              run many configurations through an HLS flow, in parallel
+  dse export --db results.sqlite -o results.csv
+                              one row per design point: knobs, status, metrics
 
 KERNEL is a bundled kernel name (e.g. gemm_ncubed) or a path to a C file."""
 
@@ -139,6 +151,128 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+SWEEP_HELP = """\
+Run configurations of the kernel's directive space through an HLS flow and keep every
+result in a SQLite database. Each result is keyed by a hash of (kernel source,
+configuration, backend and version, target, clock, fidelity): re-running the same
+command reuses what is there, so a sweep that was interrupted (even killed) resumes
+where it stopped and ends with exactly --budget points. A point whose flow crashes
+or runs out of time is recorded with that status and its error; the sweep goes on.
+
+Samplers: random (uniform over legal configurations), lhs (Latin hypercube over the
+same), grid (every configuration, or evenly spaced ones when --budget is smaller).
+Targets: """ + ", ".join(f"{t.name} ({t.part})" for t in TARGETS.values())
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    kernel = load_kernel(args)
+    space = load_space(args, kernel)
+    if args.clock_ns is not None:
+        space = space.with_clock(args.clock_ns)
+    backend = get_backend(args.backend)
+    fidelity = args.fidelity or backend.fidelities[0]
+    backend.check(args.target, fidelity)
+    if args.budget is not None and args.budget < 1:
+        raise DseError("--budget must be at least 1")
+    if args.jobs is not None and args.jobs < 1:
+        raise DseError("--jobs must be at least 1")
+    source = resolve_kernel(args.kernel)
+    budget = args.budget or min(space.count(), 100)
+    configs = SEARCHERS[args.sampler](space, seed=args.seed).propose(budget)
+    points = design_points(configs, kernel=source.name, source=str(source.path),
+                           source_hash=source_hash(source.path, args.include, args.define), top=kernel.top,
+                           include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
+                           clock_ns=10.0, fidelity=fidelity)
+    console = Console(stderr=True)
+    with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[ok]}"),
+                   TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+            task = bar.add_task(f"{source.name} {backend.name}/{fidelity}", total=len(points), ok="")
+            counts = {"ok": 0, "other": 0}
+
+            def advance(result) -> None:
+                counts["ok" if result.status == "ok" else "other"] += 1
+                bar.update(task, advance=1, ok=f"ok {counts['ok']}, not ok {counts['other']}")
+
+            summary = run_points(points, backend, store, executor, timeout=args.timeout,
+                                 workdir=args.workdir, progress=advance)
+            bar.update(task, completed=len(points))
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
+        console.print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
+                      f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)")
+        frame = results_frame(store)
+    frame = frame[(frame.kernel == source.name) & (frame.backend == backend.name) & (frame.fidelity == fidelity)
+                  & (frame.target == args.target) & frame.config_hash.isin({c.hash for c in configs})]
+    _print_summary(frame, space, args.target)
+    return 0
+
+
+def _print_summary(frame, space: Space, target: str) -> None:
+    """The fastest design that fits the device, the smallest, and the latency/area Pareto
+    front between them, with the directives that differ from the neutral configuration."""
+    ok = frame[frame.status == "ok"]
+    fits = ok[(ok[["util_lut", "util_ff", "util_dsp", "util_bram"]] <= 100).all(axis=1)]
+    console = Console(width=None if Console().is_terminal else 160)
+    if fits.empty:
+        console.print(f"none of the {len(ok)} designs fits {target}")
+        return
+    table = Table("", "latency", "LUT", "FF", "DSP", "BRAM", "clock ns", "directives",
+                  title=f"{len(fits)} of {len(ok)} designs fit {target}", title_justify="left")
+    pareto = _pareto(fits)
+    picks = {"fastest": pareto.index[0],
+             "smallest": (fits.util_lut + fits.util_ff + fits.util_dsp + fits.util_bram).idxmin()}
+    for index in pareto.index:
+        if index not in picks.values() and len(picks) < 7:
+            picks[f"pareto {len(picks) - 1}"] = index
+    for label, index in sorted(picks.items(), key=lambda item: frame.loc[item[1]].latency_cycles):
+        row = frame.loc[index]
+        table.add_row(label, f"{int(row.latency_cycles):,}", f"{int(row.lut):,}", f"{int(row.ff):,}",
+                      str(int(row.dsp)), str(int(row.bram)), f"{row.clock_ns_est:.2f}",
+                      _directive_text(row, space))
+    console.print(table)
+    console.print(f"Pareto front (latency vs utilisation of LUT+FF+DSP+BRAM): {len(pareto)} designs")
+
+
+def _directive_text(row, space: Space) -> str:
+    """``middle: unroll 16, pipeline II 2 | m1: cyclic 16`` for the knobs off their neutral value."""
+    groups: dict[str, list[str]] = {}
+    for name, knob in space.knobs.items():
+        value = row.get(name)
+        if value != value or value is None or value == knob.default or knob.directive in ("ii", "factor", "dim"):
+            continue
+        text = {"unroll": f"unroll {value}", "inline": f"inline {value}", "period_ns": f"{value} ns"}.get(
+            knob.directive, str(value))
+        if knob.directive == "pipeline":
+            text = f"pipeline II {int(row[f'{knob.target}.ii'])}"
+        elif knob.directive == "partition" and value in ("cyclic", "block"):
+            text += f" {int(row[f'{knob.target}.factor'])}"
+            if f"{knob.target}.dim" in row and row[f"{knob.target}.dim"] == row[f"{knob.target}.dim"]:
+                text += f" dim {int(row[f'{knob.target}.dim'])}"
+        groups.setdefault(knob.target, []).append(text)
+    return " | ".join(f"{target}: {', '.join(texts)}" for target, texts in groups.items()) or "(none)"
+
+
+def _pareto(frame):
+    area = frame.util_lut + frame.util_ff + frame.util_dsp + frame.util_bram
+    order = frame.assign(area=area).sort_values(["latency_cycles", "area"])
+    best, keep = float("inf"), []
+    for index, row in order.iterrows():
+        if row.area < best:
+            best = row.area
+            keep.append(index)
+    return frame.loc[keep]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if not Path(args.db).is_file():
+        raise DseError(f"{args.db}: no such database")
+    with Store(args.db) as store:
+        rows = export(store, args.output)
+    print(f"{args.output}: {rows} design points", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dse", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +307,38 @@ def build_parser() -> argparse.ArgumentParser:
                             help="pragma syntax: vitis (2022.2+, type=cyclic) or vivado (older, positional)")
     render_cmd.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     render_cmd.set_defaults(run=cmd_render)
+
+    sweep = commands.add_parser("sweep", help="run many configurations through an HLS flow into a database",
+                                description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_kernel_arguments(sweep)
+    sweep.add_argument("--space", metavar="FILE",
+                       help="space file (default: the bundled one, else derived from the kernel)")
+    sweep.add_argument("--db", default="results.sqlite", metavar="FILE",
+                       help="SQLite results database, created if missing (default: results.sqlite)")
+    sweep.add_argument("--backend", default="builtin", help="HLS flow (default: builtin)")
+    sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest; builtin: estimate)")
+    sweep.add_argument("--target", default="xc7z020", help="device (default: xc7z020)")
+    sweep.add_argument("--clock-ns", type=float, metavar="NS",
+                       help="clock period; fixes the space's clock knob (default: the space's, else 10)")
+    sweep.add_argument("--sampler", choices=sorted(SEARCHERS), default="random",
+                       help="how points are chosen (default: random)")
+    sweep.add_argument("--budget", type=int, metavar="N",
+                       help="number of distinct configurations (default: 100, or all if fewer)")
+    sweep.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: all cores)")
+    sweep.add_argument("--executor", metavar="SPEC",
+                       help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
+    sweep.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds")
+    sweep.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
+    sweep.add_argument("--workdir", metavar="DIR", help="where backends that run tools keep their files")
+    sweep.set_defaults(run=cmd_sweep)
+
+    export_cmd = commands.add_parser("export", help="write a results database as CSV or Parquet",
+                                     description="One row per design point: kernel, backend, fidelity, target, "
+                                                 "clock_ns, one column per knob, status, metrics, utilisation "
+                                                 "(% of the target), runtime_s, config_hash.")
+    export_cmd.add_argument("--db", required=True, metavar="FILE", help="SQLite results database")
+    export_cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="out.csv or out.parquet")
+    export_cmd.set_defaults(run=cmd_export)
     return parser
 
 

@@ -11,6 +11,7 @@ as MachSuite's ``support.h``), and give the parser the standard typedefs.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
@@ -205,6 +206,14 @@ def preprocess(source: Path, include_dirs: list[Path], defines: list[str]) -> st
         errors = [line for line in result.stderr.splitlines() if "error" in line] or result.stderr.splitlines()
         raise DseError(errors[0].strip() if errors else f"{source}: the preprocessor failed")
     return result.stdout
+
+
+def source_hash(source: Path, include_dirs: list[Path] = (), defines: list[str] = ()) -> str:
+    """SHA-256 of the preprocessed kernel without line markers: it changes when the kernel or
+    a header it includes changes, not when the files move."""
+    text = preprocess(Path(source), [Path(d) for d in include_dirs], list(defines))
+    code = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def select_lines(text: str, keep) -> str:

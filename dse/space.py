@@ -36,6 +36,7 @@ canonical form lists them sorted by name, and its hash is that form's SHA-256.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import itertools
@@ -187,6 +188,11 @@ class Space:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise DseError(f"{self.where}: constraint '{constraint.expr}': unknown knob or fact '{name}'{hint}")
+
+    def with_clock(self, period_ns: float) -> Space:
+        """This space with the clock fixed at ``period_ns``."""
+        knobs = {**self.knobs, "clock.period_ns": Knob("clock", "clock", "period_ns", (float(period_ns),))}
+        return dataclasses.replace(self, knobs=knobs)
 
     @property
     def where(self) -> str:
@@ -350,14 +356,19 @@ class Space:
                 merged.update(part)
             yield Configuration.of(merged)
 
-    def sample(self, rng: random.Random) -> Configuration:
-        """One legal configuration, uniformly at random."""
+    def sample(self, rng: random.Random, uniforms: Iterator[float] | None = None) -> Configuration:
+        """One legal configuration, uniformly at random; ``uniforms`` (one number in [0, 1) per
+        variable, see :meth:`variables`) replaces the random draws, e.g. for a Latin hypercube."""
         if not self.count():
             raise DseError(f"{self.where}: the constraints leave no legal configuration")
         merged: dict[str, Any] = {}
         for component in self.components:
-            merged.update(component.draw(rng))
+            merged.update(component.draw(rng, uniforms))
         return Configuration.of(merged)
+
+    def variables(self) -> int:
+        """How many draws :meth:`sample` makes (one per target with options)."""
+        return sum(len(component.buckets) for component in self.components)
 
     def check_against(self, kernel: Kernel) -> None:
         """Every loop, array and function the space names exists in the kernel."""
@@ -418,12 +429,15 @@ class _Component:
             weights = weights * table[index]
         return weights
 
-    def draw(self, rng: random.Random) -> dict:
-        """One legal assignment, uniformly at random."""
+    def draw(self, rng: random.Random, uniforms: Iterator[float] | None = None) -> dict:
+        """One legal assignment, uniformly at random (by inverse transform of ``uniforms`` if given)."""
         chosen: dict[int, int] = {}
         for variable, involved in reversed(self.buckets):
-            weights = self._weights(variable, involved, chosen)
-            chosen[variable] = rng.choices(range(len(weights)), weights=[float(w) for w in weights])[0]
+            weights = [float(w) for w in self._weights(variable, involved, chosen)]
+            u = rng.random() if uniforms is None else next(uniforms)
+            cumulative = np.cumsum(weights)
+            chosen[variable] = min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")),
+                                   len(weights) - 1)
         return self._merge(chosen)
 
     def legal(self) -> Iterator[dict]:
@@ -559,7 +573,7 @@ def derive_space(kernel: Kernel, name: str, source: str | None = None, clock_ns:
     constraints: list[Constraint] = []
 
     def add(kind, target, directive, values):
-        if len(values) > 1:
+        if len(values) > 1 or directive == "factor":  # cyclic and block always need a factor
             knobs[f"{target}.{directive}"] = Knob(kind, target, directive, tuple(values))
 
     knobs["clock.period_ns"] = Knob("clock", "clock", "period_ns", (float(clock_ns),))

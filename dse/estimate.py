@@ -1,0 +1,773 @@
+"""The builtin HLS estimator: directives applied to the front-end's IR, then
+scheduled and bound the way an HLS tool (Vitis HLS semantics) would do it.
+
+The model, loop by loop from the innermost out:
+
+* **Unroll** by u replicates the body u times; a scalar the loop carries (a
+  phi) chains through the copies, so an accumulation becomes a chain of u adds.
+  Floating-point chains are kept in order (Vitis does not reassociate floats).
+  A loop inside a pipelined loop is unrolled completely, as Vitis does.
+* **Array partition** splits an array into banks: cyclic (bank = index mod F),
+  block (bank = index div ceil(n/F)), complete (one bank per element). Each
+  access's bank is derived from its affine index and the copy it belongs to;
+  accesses whose bank cannot be told apart statically share one bank, as in
+  an HLS tool that cannot prove them apart. Memory banks have 2 ports (block
+  RAM, or dual-port ap_memory for top-level arguments); banks of one element
+  are registers and have no port limit.
+* **Pipeline**: II = max(requested II, ResMII from the ports each bank needs per
+  iteration, RecMII from every loop-carried dependence: carried scalars, and
+  loads that may read what an earlier iteration stored, at their distance).
+  Latency = depth + (trips - 1) * II; an enclosing loop pays fill and drain
+  on each of its iterations because it schedules the pipelined loop as one
+  step of its body.
+* **Scheduling** of a body is as-soon-as-possible with the ports of each bank
+  as the limiting resource (modulo II for pipelined bodies) and chaining of
+  combinational operators within the usable part of the clock period;
+  floating-point cores, wide multipliers and dividers take the cycles
+  :mod:`dse.targets` gives at the clock. Block RAM reads return one cycle
+  after their address.
+* **Binding**: in a pipelined loop each core is shared by at most II
+  operations; in sequential code the expensive cores (floating point,
+  multipliers, dividers) are shared across the states of a function, cheap
+  logic is not. Values that live across a clock edge cost flip-flops for each
+  cycle they live (pipeline registers). Partitioned banks read with a bank
+  that is not known statically cost a read multiplexer.
+* **Inline** merges a function into its caller's schedule (no call overhead,
+  its operators duplicated per call site); otherwise it is one shared
+  instance called with a cycle of handshake.
+* **Memories** map to registers (one element per bank), distributed RAM (up
+  to 1 kbit per bank) or block RAM tiles chosen from the device's aspect
+  ratios; arrays on the top function's interface are outside the design.
+* **Clock**: the longest chained path in any state, or the longest stage of a
+  pipelined core, plus register overhead gives the achievable period.
+
+Loops whose trip count the front-end cannot bound use the ``avg``/``max`` of a
+``loop_tripcount`` pragma if the source has one, else one trip (noted).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .ir import Array, Function, Kernel, Loop, Op
+from .render import Directive
+from .targets import Operator, Target
+
+LUTRAM_MAX_BITS = 1024
+CALL_OVERHEAD = 1
+MAX_ALIAS_CHECKS = 64
+
+
+@dataclass
+class LoopEstimate:
+    name: str
+    trips: int
+    unroll: int
+    pipelined: bool
+    ii: int | None
+    depth: int
+    latency: int
+    limited_by: str = ""
+
+
+@dataclass
+class Estimate:
+    latency_cycles: int
+    interval: int
+    lut: int
+    ff: int
+    dsp: int
+    bram: int
+    clock_ns: float
+    loops: list[LoopEstimate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Resources:
+    """Operators bound in one schedule: shareable cores by class, plus everything else."""
+
+    cores: Counter = field(default_factory=Counter)
+    lut: float = 0.0
+    ff: float = 0.0
+    dsp: int = 0
+
+    def add(self, other: _Resources) -> None:
+        self.cores.update(other.cores)
+        self.lut += other.lut
+        self.ff += other.ff
+        self.dsp += other.dsp
+
+    def merge_sequential(self, other: _Resources) -> None:
+        """Regions that run one after another share cores; their other logic adds up."""
+        for key, count in other.cores.items():
+            self.cores[key] = max(self.cores[key], count)
+        self.lut += other.lut
+        self.ff += other.ff
+        self.dsp += other.dsp
+
+
+@dataclass
+class _Timed:
+    """What a sub-loop or a call looks like to the body that contains it."""
+
+    latency: int
+    resources: _Resources
+    loads: frozenset = frozenset()
+    stores: frozenset = frozenset()
+
+
+class _Node:
+    __slots__ = ("op", "kind", "deps", "start", "finish", "port", "exact", "index", "array", "timed", "bits",
+                 "order", "register")
+
+    def __init__(self, kind: str, op: Op | None = None, timed: _Timed | None = None):
+        self.op, self.kind, self.timed = op, kind, timed
+        self.deps: list[_Node] = []
+        self.start = self.finish = (0, 0.0)
+        self.port: tuple | None = None
+        self.exact = True
+        self.register = False
+        self.index: list | None = None
+        self.array: str | None = None
+        self.bits = 0
+        self.order = 0
+
+
+@dataclass
+class _Partition:
+    type: str
+    factor: int
+    dim: int
+
+
+class Estimator:
+    """Estimates one kernel under one set of directives on one target at one clock."""
+
+    def __init__(self, kernel: Kernel, directives: list[Directive], target: Target, clock_ns: float,
+                 cache: dict | None = None):
+        """``cache``: a dict kept across estimates of the same kernel; loops whose directives
+        did not change since an earlier estimate are not scheduled again."""
+        self.kernel, self.target, self.clock_ns, self.cache = kernel, target, clock_ns, cache
+        self.usable = target.usable_ns(clock_ns)
+        self.notes: list[str] = []
+        self.unroll: dict[str, int] = {}
+        self.pipeline: dict[str, int] = {}
+        self.partition: dict[str, _Partition] = {}
+        self.inline: dict[str, bool] = {}
+        for d in directives:
+            if d.kind == "unroll":
+                self.unroll[d.loop] = d.factor or self.trips(kernel.loops[d.loop])
+            elif d.kind == "pipeline":
+                self.pipeline[d.loop] = d.ii or 1
+            elif d.kind == "array_partition":
+                self.partition[d.array] = _Partition(d.type, d.factor or 0, 1 if d.dim is None else d.dim)
+            elif d.kind == "inline":
+                self.inline[d.function] = not d.off
+        self.function_of: dict[int, str] = {}
+        for region in [*kernel.functions.values(), *kernel.loops.values()]:
+            for op in region.ops:
+                self.function_of[op.id] = region.name if region in kernel.functions.values() else region.function
+        all_ops = {op.id: op for r in [*kernel.functions.values(), *kernel.loops.values()] for op in r.ops}
+        self.live = _live_ops(all_ops)
+        self.loop_reports: dict[str, LoopEstimate] = {}
+        self._timed: dict[str, _Timed] = {}
+        self._subtree: dict[str, tuple[list[Op], frozenset, frozenset]] = {}
+        self.max_path_ns = 0.0
+        self._operators: dict[tuple[str, str], tuple[Operator, int]] = {}
+        self._memories: dict[int, tuple[Array | None, bool]] = {}
+        self.foldable = _foldable(all_ops)
+        for name in list(self.pipeline):
+            blocked = [c.name for c in self._descendants(kernel.loops[name]) if c.trip_count is None]
+            if blocked:
+                self.notes.append(f"pipeline on {name} not applied: sub-loop {blocked[0]} has no constant trip count")
+                del self.pipeline[name]
+
+    # ----- facts -----------------------------------------------------------------------------
+    def trips(self, loop: Loop) -> int:
+        if loop.trip_count is not None:
+            return loop.trip_count
+        for pragma in loop.pragmas:
+            match = re.search(r"loop_tripcount\b.*?\b(?:avg|max)\s*=\s*(\d+)", pragma, re.I)
+            if match:
+                return int(match.group(1))
+        if loop.trip_max is not None:
+            return loop.trip_max
+        note = f"{loop.name}: trip count unknown, counted as 1 (add #pragma HLS loop_tripcount)"
+        if note not in self.notes:
+            self.notes.append(note)
+        return 1
+
+    def _descendants(self, loop: Loop) -> list[Loop]:
+        found = []
+        for child in loop.children:
+            found += [self.kernel.loops[child], *self._descendants(self.kernel.loops[child])]
+        return found
+
+    def _array(self, name: str, function: str) -> Array | None:
+        try:
+            return self.kernel.array(name, function)
+        except KeyError:
+            return None
+
+    # ----- memories ----------------------------------------------------------------------------
+    def _banking(self, array: Array | None) -> tuple[int, int, int]:
+        """(partitioned dimension index, banks, elements per bank)."""
+        if array is None or array.size is None:
+            return 0, 1, 1 << 30
+        part = self.partition.get(array.name)
+        if part is None:
+            return 0, 1, array.size
+        if part.dim == 0:
+            return 0, array.size, 1
+        d = min(part.dim, len(array.dims)) - 1
+        n = array.dims[d]
+        banks = n if part.type == "complete" else min(part.factor, n)
+        return d, banks, array.size // n * math.ceil(n / banks)
+
+    def _bank(self, array: Array | None, index: list, env: dict, ranges: dict) -> tuple[object, bool]:
+        """(bank, exact) of an access. The bank is a number when the tool can place the access,
+        possibly relative to accesses with the same unknown index terms; '?' when it cannot.
+        ``exact`` is false when the bank varies at run time (a read multiplexer)."""
+        d, banks, per_bank = self._banking(array)
+        if banks == 1:
+            return 0, True
+        if per_bank == 1 and self.partition[array.name].dim == 0:
+            known = [None if i is None else _substitute(i, env) for i in index]
+            exact = all(k is not None and not k[0] for k in known)
+            return (tuple(k[1] for k in known) if exact else "?"), exact
+        affine = index[d] if d < len(index) else None
+        if affine is None:
+            return "?", False
+        unknown, const = _substitute(affine, env)
+        if self.partition[array.name].type in ("cyclic", "complete"):
+            varying = any(c % banks for c in unknown.values())
+            return const % banks, not varying
+        block = math.ceil(array.dims[d] / banks)
+        low = high = const
+        for var, coef in unknown.items():
+            if coef % block == 0:
+                continue
+            if var not in ranges:
+                return "?", False
+            lo, hi = ranges[var]
+            low += min(coef * lo, coef * hi)
+            high += max(coef * lo, coef * hi)
+        if low // block != high // block:
+            return "?", False
+        return low // block, not any(c % block == 0 and c for c in unknown.values())
+
+    def memory_resources(self, function: str) -> tuple[int, float, float]:
+        """(block RAM tiles, LUT, FF) of the arrays a function owns (locals; constant tables for the top)."""
+        owned = [a for a in self.kernel.arrays if a.function == function and a.kind == "local"]
+        if function == self.kernel.top:
+            owned += self.kernel.constant_tables
+        bram, lut, ff = 0, 0.0, 0.0
+        memory = self.target.memory
+        for array in owned:
+            if array.size is None or array.element.bits is None:
+                continue
+            _, banks, words = self._banking(array)
+            width = array.element.bits
+            if words == 1:
+                ff += width * banks
+                lut += width * banks / 2
+            elif words * width <= LUTRAM_MAX_BITS:
+                lut += banks * width * math.ceil(words / memory.lutram_depth) * memory.lutram_luts_per_bit
+            else:
+                bram += banks * min(math.ceil(width / w) * math.ceil(words / depth) for w, depth in memory.shapes)
+        return bram, lut, ff
+
+    # ----- bodies ------------------------------------------------------------------------------
+    def _subtree_of(self, loop: Loop) -> tuple[list[Op], frozenset, frozenset]:
+        """All ops of a loop, its sub-loops and the functions they call, with arrays read and written."""
+        if loop.name not in self._subtree:
+            ops = list(loop.ops)
+            for child in self._descendants(loop):
+                ops += child.ops
+            for callee in {op.callee for op in ops if op.kind == "call"} & set(self.kernel.functions):
+                ops += self.kernel.functions[callee].ops
+                for inner in self.kernel.loops_of(callee):
+                    ops += inner.ops
+            self._subtree[loop.name] = (ops, frozenset(op.array for op in ops if op.kind == "load"),
+                                        frozenset(op.array for op in ops if op.kind == "store"))
+        return self._subtree[loop.name]
+
+    def _body(self, root: Loop | Function, copies: int, ranges: dict, flatten_all: bool) -> list[_Node]:
+        """The nodes of one body in program order: ``copies`` copies of a loop's body (its
+        fully unrolled sub-loops flattened in, the others as single steps), or a function's."""
+        nodes: list[_Node] = []
+        latest: dict[int, _Node] = {}
+        loads_of: dict[str, list[_Node]] = defaultdict(list)
+        stores_of: dict[str, list[_Node]] = defaultdict(list)
+        steps: list[_Node] = []  # sub-loops and calls: they run one after the other
+
+        def depend(node: _Node, operand_ids) -> None:
+            for operand in operand_ids:
+                producer = latest.get(operand)
+                if producer is not None:
+                    node.deps.append(producer)
+
+        def order_memory(node: _Node, arrays, writes: bool) -> None:
+            """Reads wait for earlier writes that may alias; writes for earlier reads and writes."""
+            for array in arrays:
+                earlier = stores_of[array][-MAX_ALIAS_CHECKS:]
+                if writes:
+                    earlier += loads_of[array][-MAX_ALIAS_CHECKS:]
+                for other in earlier:
+                    if node.index is None or other.index is None or _may_alias(node.index, other.index):
+                        node.deps.append(other)
+                (stores_of if writes else loads_of)[array].append(node)
+
+        def add_step(node: _Node, operand_ids, ops: list[Op], loads, stores) -> None:
+            depend(node, operand_ids)
+            node.deps += steps[-1:]
+            steps.append(node)
+            order_memory(node, loads | stores, True)
+            for op in ops:
+                latest[op.id] = node
+            nodes.append(node)
+
+        def add_op(op: Op, env: dict, carried: dict, folding: bool) -> None:
+            if op.id not in self.live or (folding and op.id in self.foldable):
+                return
+            if op.kind == "call" and op.callee in self.kernel.functions:
+                if flatten_all or self._inlined(op.callee):
+                    expand_function(self.kernel.functions[op.callee], env, folding)
+                    node = _Node("join", op)
+                    depend(node, op.operands)
+                    latest[op.id] = node
+                    nodes.append(node)
+                else:
+                    timed = self.function_timed(op.callee)
+                    add_step(_Node("timed", op, timed), op.operands, [op], timed.loads, timed.stores)
+                return
+            node = _Node(op.kind, op)
+            if op.kind == "phi":
+                if op.id in carried:
+                    node.deps.append(carried[op.id])
+            else:
+                depend(node, op.operands)
+                depend(node, op.index_operands)
+            node.bits = _bits(op.type)
+            if op.kind in ("load", "store"):
+                array, node.register = self._memory_of(op)
+                node.array = op.array
+                node.index = [None if i is None else _substitute(i, env) for i in op.index or [None]]
+                bank, node.exact = self._bank(array, op.index or [None], env, ranges)
+                node.port = (op.array, 0 if bank == "?" else bank)
+                order_memory(node, [op.array], op.kind == "store")
+            latest[op.id] = node
+            nodes.append(node)
+
+        def expand(items: list, env: dict, carried: dict, folding: bool) -> None:
+            for item in sorted(items, key=lambda item: (item.line, isinstance(item, Loop))):
+                if not isinstance(item, Loop):
+                    add_op(item, env, carried, folding)
+                elif flatten_all or (item.trip_count and self.unroll.get(item.name, 1) >= item.trip_count):
+                    expand_loop(item, env, item.trip_count, full=True)
+                else:
+                    ops, loads, stores = self._subtree_of(item)
+                    inside = {op.id for op in ops}
+                    outside = {o for op in ops for o in (*op.operands, *op.index_operands)} - inside
+                    add_step(_Node("timed", None, self.loop_timed(item)), outside, ops, loads, stores)
+
+        def expand_function(function: Function, env: dict, folding: bool) -> None:
+            top_loops = [loop for loop in self.kernel.loops_of(function.name) if loop.parent is None]
+            expand([*function.ops, *top_loops], env, {}, folding)
+
+        def expand_loop(loop: Loop, env: dict, count: int, full: bool) -> None:
+            children = [self.kernel.loops[c] for c in loop.children]
+            for copy in range(count):
+                inner = dict(env)
+                if loop.induction:
+                    inner[loop.induction] = (0, copy) if full else (count, copy)
+                carried = {op.id: latest[op.carried_from] for op in loop.ops
+                           if op.kind == "phi" and copy > 0 and op.carried_from in latest}
+                # addresses in fully unrolled copies are constants the tool folds away
+                expand([*loop.ops, *children], inner, carried, full)
+
+        if isinstance(root, Loop):
+            expand_loop(root, {}, copies, full=False)
+        else:
+            expand_function(root, {}, False)
+        for position, node in enumerate(nodes):
+            node.order = position
+        return nodes
+
+    def _memory_of(self, op: Op) -> tuple[Array | None, bool]:
+        """The array an access touches and whether its banks are registers."""
+        if op.id not in self._memories:
+            array = self._array(op.array, self.function_of[op.id])
+            self._memories[op.id] = array, self._banking(array)[2] == 1
+        return self._memories[op.id]
+
+    def _inlined(self, function: str) -> bool:
+        if function in self.inline:
+            return self.inline[function]
+        return not self.kernel.loops_of(function)  # the tool inlines small loop-free functions itself
+
+    def _operator(self, node: _Node) -> tuple[Operator, int]:
+        """The operator bound to a node and its stages at the clock; an integer product with a
+        constant is shifts and adds."""
+        kind = node.kind
+        if kind == "mul" and not node.op.type.startswith("f") and len(node.op.operands) < 2:
+            kind = "add"
+        key = (kind, node.op.type)
+        if key not in self._operators:
+            operator = self.target.operator(kind, node.op.type)
+            self._operators[key] = operator, self.target.stages(operator, self.clock_ns)
+        return self._operators[key]
+
+    # ----- scheduling --------------------------------------------------------------------------
+    def _timing(self, node: _Node, cycle: int, ns: float, ii: int | None, ports: tuple | None) -> None:
+        """Place one node whose inputs are ready at (cycle, ns); ``ports`` holds the bookings of
+        bank ports (None: ports ignored)."""
+        kind = node.kind
+        if kind in ("phi", "join") or (kind == "cast" and not node.op.type.startswith("f")):
+            node.start = node.finish = (cycle, ns)
+        elif kind == "timed":
+            start = cycle + (ns > 0)
+            node.start, node.finish = (start, 0.0), (start + node.timed.latency, 0.0)
+        elif kind in ("load", "store") and node.register:
+            mux = 0.0 if node.exact else self.target.logic_level_ns * 2
+            if ns + mux > self.usable:
+                cycle, ns = cycle + 1, 0.0
+            node.start = (cycle, ns)
+            node.finish = (cycle, ns + mux) if kind == "load" else (cycle + 1, 0.0)
+        elif kind in ("load", "store"):
+            start = cycle + (ns + 0.5 > self.usable)
+            if ports is not None:
+                start = self._book_port(ports[0][node.port], ports[1][node.port], start, ii)
+            out = self.target.memory.clock_to_out_ns + (0.0 if node.exact else self.target.logic_level_ns)
+            node.start, node.finish = (start, 0.0), (start + 1, out if kind == "load" else 0.0)
+        else:
+            operator, stages = self._operator(node)
+            if stages:
+                stage_ns = operator.delay_ns / stages
+                self.max_path_ns = max(self.max_path_ns, stage_ns)
+                start = cycle + (ns + stage_ns > self.usable)
+                node.start, node.finish = (start, 0.0), (start + stages, 0.0)
+            else:
+                if ns > 0 and ns + operator.delay_ns > self.usable:
+                    cycle, ns = cycle + 1, 0.0
+                node.start, node.finish = (cycle, ns), (cycle, ns + operator.delay_ns)
+        self.max_path_ns = max(self.max_path_ns, node.finish[1])
+
+    @staticmethod
+    def _book_port(booked: Counter, jumps: dict, cycle: int, ii: int | None) -> int:
+        """Book one of a bank's two ports at ``cycle`` or later: slots modulo ``ii`` when
+        pipelined (ResMII leaves one free), else cycles, skipping full ones via ``jumps``."""
+        if ii:
+            for _ in range(ii):
+                if booked[cycle % ii] < 2:
+                    break
+                cycle += 1
+            booked[cycle % ii] += 1
+            return cycle
+        path = []
+        while booked[cycle] >= 2:
+            path.append(cycle)
+            cycle = jumps.get(cycle, cycle + 1)
+        booked[cycle] += 1
+        for full in path:
+            jumps[full] = cycle
+        return cycle
+
+    def _schedule(self, nodes: list[_Node], ii: int | None) -> int:
+        """ASAP list scheduling with chaining and bank ports (modulo ``ii`` when pipelined).
+        Returns the schedule length in cycles."""
+        ports = (defaultdict(Counter), defaultdict(dict))
+        length = 1
+        for node in nodes:
+            cycle, ns = max((d.finish for d in node.deps), default=(0, 0.0))
+            self._timing(node, cycle, ns, ii, ports)
+            length = max(length, node.finish[0] + (node.finish[1] > 0))
+        return length
+
+    def _path_cycles(self, source: _Node, sinks: list[_Node], nodes: list[_Node]) -> list[int]:
+        """Cycles from ``source`` starting to each sink finishing, along dependences only."""
+        self._timing(source, 0, 0.0, None, None)
+        reached = {id(source)}
+        for node in nodes[source.order + 1: max(s.order for s in sinks) + 1]:
+            ready = [d.finish for d in node.deps if id(d) in reached]
+            if ready:
+                self._timing(node, *max(ready), None, None)
+                reached.add(id(node))
+        return [s.finish[0] + (s.finish[1] > 0) if id(s) in reached else 0 for s in sinks]
+
+    # ----- binding -----------------------------------------------------------------------------
+    def _bind(self, nodes: list[_Node], ii: int | None, length: int) -> _Resources:
+        resources = _Resources()
+        starts: dict[str, Counter] = defaultdict(Counter)
+        counts: Counter = Counter()
+        first_use: dict[int, int] = {}
+        last_use: dict[int, int] = {}
+        callees: dict[str, _Resources] = {}
+        for node in nodes:
+            for dep in node.deps:
+                first_use[id(dep)] = min(first_use.get(id(dep), node.start[0]), node.start[0])
+                last_use[id(dep)] = max(last_use.get(id(dep), 0), node.start[0])
+        for node in nodes:
+            if node.kind == "timed":
+                if node.op is not None:
+                    callees[node.op.callee] = node.timed.resources
+                else:
+                    resources.merge_sequential(node.timed.resources)
+                continue
+            if node.kind == "load" and not node.exact:  # a read multiplexer over the banks, per port
+                banks = self._banking(self._array(node.array, self.function_of[node.op.id]))[1]
+                key = f"mux{banks}.{node.op.type}"
+                counts[key] += 1
+                starts[key][node.start[0] % ii if ii else node.start[0]] += 1
+            if node.kind in ("phi", "join", "load", "store"):
+                continue
+            operator = self._operator(node)[0]
+            key = f"{node.kind}.{node.op.type}"
+            if operator.shareable:
+                counts[key] += 1
+                starts[key][node.start[0] % ii if ii else node.start[0]] += 1
+            else:
+                resources.lut += operator.lut
+                resources.ff += operator.ff
+                resources.dsp += operator.dsp
+            # a value crossing a clock edge is registered; scheduled as late as its first use
+            # allows, it lives from there to its last use (one register per cycle when pipelined)
+            if last_use.get(id(node), 0) > node.finish[0]:
+                lifetime = last_use[id(node)] - max(first_use[id(node)] - 1, node.finish[0])
+                resources.ff += node.bits * (lifetime if ii else 1)
+        for key, count in counts.items():
+            units = math.ceil(count / ii) if ii else max(starts[key].values())
+            if key.startswith("mux"):
+                banks = int(key[3:].split(".")[0])
+                resources.lut += units * _bits(key) * math.ceil((banks - 1) / max(1, self.target.lut_inputs - 3))
+                continue
+            resources.cores[key] = max(resources.cores[key], units)
+            shared_by = math.ceil(count / units)
+            if shared_by > 1:  # operand multiplexers in front of a shared core
+                resources.lut += units * 2 * _bits(key.split(".")[1]) * math.ceil((shared_by - 1) / 3)
+        states = len({node.start[0] for node in nodes if node.kind != "timed"}) + \
+            sum(node.kind == "timed" for node in nodes)
+        resources.lut += states if ii is None else 2 * length  # one-hot FSM states, or pipeline control
+        resources.ff += states if ii is None else length
+        for shared in callees.values():
+            resources.add(shared)
+        return resources
+
+    def _core_cost(self, cores: Counter) -> tuple[float, float, int]:
+        lut = ff = dsp = 0
+        for key, units in cores.items():
+            operator = self.target.operator(*key.split("."))
+            lut += units * operator.lut
+            ff += units * operator.ff
+            dsp += units * operator.dsp
+        return lut, ff, dsp
+
+    # ----- loops and functions -----------------------------------------------------------------
+    def _cache_key(self, loop: Loop) -> tuple:
+        """Everything a loop's estimate depends on: the directives on its sub-loops, on the
+        arrays it touches and on the functions it calls."""
+        ops, loads, stores = self._subtree_of(loop)
+        functions = {op.callee for op in ops if op.kind == "call"}
+        loops = {loop.name, *(d.name for d in self._descendants(loop)),
+                 *(inner.name for f in functions for inner in self.kernel.loops_of(f))}
+        arrays = loads | stores
+        return (self.target.name, self.clock_ns, loop.name,
+                tuple(sorted((n, v) for n, v in self.unroll.items() if n in loops)),
+                tuple(sorted((n, v) for n, v in self.pipeline.items() if n in loops)),
+                tuple(sorted((n, v.type, v.factor, v.dim) for n, v in self.partition.items() if n in arrays)),
+                tuple(sorted((n, v) for n, v in self.inline.items() if n in functions)))
+
+    def loop_timed(self, loop: Loop) -> _Timed:
+        if loop.name in self._timed:
+            return self._timed[loop.name]
+        key = self._cache_key(loop) if self.cache is not None else None
+        if self.cache is not None and key in self.cache:
+            timed, reports, path_ns, notes = self.cache[key]
+        else:
+            outer_path_ns, self.max_path_ns = self.max_path_ns, 0.0
+            known_reports, known_notes = set(self.loop_reports), len(self.notes)
+            timed = self._estimate_loop(loop)
+            reports = {n: r for n, r in self.loop_reports.items() if n not in known_reports}
+            path_ns, notes = self.max_path_ns, self.notes[known_notes:]
+            self.max_path_ns = outer_path_ns
+            if self.cache is not None:
+                self.cache[key] = timed, reports, path_ns, notes
+        self.loop_reports.update(reports)
+        self.notes += [n for n in notes if n not in self.notes]
+        self.max_path_ns = max(self.max_path_ns, path_ns)
+        self._timed[loop.name] = timed
+        return timed
+
+    def _estimate_loop(self, loop: Loop) -> _Timed:
+        trips = self.trips(loop)
+        unroll = min(self.unroll.get(loop.name, 1), trips)
+        iterations = math.ceil(trips / unroll)
+        pipelined = loop.name in self.pipeline
+        ranges = {}
+        ancestor = loop
+        while ancestor.parent:
+            ancestor = self.kernel.loops[ancestor.parent]
+            if ancestor.induction:
+                ranges[ancestor.induction] = (0, max(0, self.trips(ancestor) - 1))
+        if loop.induction:
+            ranges[loop.induction] = (0, iterations - 1)
+        nodes = self._body(loop, unroll, ranges, flatten_all=pipelined)
+        ii, limited_by = None, ""
+        if pipelined:
+            res_mii, port = self._res_mii(nodes)
+            rec_mii, recurrence = self._rec_mii(nodes, loop, unroll)
+            ii = max(self.pipeline[loop.name], res_mii, rec_mii)
+            if ii > self.pipeline[loop.name]:
+                limited_by = f"ports of {port}" if res_mii >= rec_mii else f"recurrence on {recurrence}"
+        length = self._schedule(nodes, ii)
+        resources = self._bind(nodes, ii, length)
+        counter_bits = max(1, iterations.bit_length())
+        resources.lut += 2 * counter_bits
+        resources.ff += counter_bits
+        latency = (iterations - 1) * ii + length if pipelined else iterations * length + 1
+        self.loop_reports[loop.name] = LoopEstimate(loop.name, trips, unroll, pipelined, ii, length, latency,
+                                                    limited_by)
+        _, loads, stores = self._subtree_of(loop)
+        return _Timed(latency, resources, loads, stores)
+
+    def _res_mii(self, nodes: list[_Node]) -> tuple[int, str]:
+        demand = Counter(n.port for n in nodes if n.kind in ("load", "store") and not n.register)
+        if not demand:
+            return 1, ""
+        port, count = demand.most_common(1)[0]
+        return math.ceil(count / 2), port[0]
+
+    def _rec_mii(self, nodes: list[_Node], loop: Loop, unroll: int) -> tuple[int, str]:
+        """The longest loop-carried cycle, in cycles per iteration: carried scalars, and
+        stores that a later iteration's load may read."""
+        best, what = 1, ""
+        last: dict[int, _Node] = {node.op.id: node for node in nodes if node.op is not None}
+        own = {op.id for op in loop.ops}
+        for node in nodes:
+            if node.kind == "phi" and not node.deps and node.op.id in own and node.op.carried_from in last:
+                cycles = self._path_cycles(node, [last[node.op.carried_from]], nodes)[0]
+                if cycles > best:
+                    best, what = cycles, node.op.var or "a carried scalar"
+        stores = [n for n in nodes if n.kind == "store"]
+        for load in [n for n in nodes if n.kind == "load" and any(s.array == n.array for s in stores)]:
+            sinks = [s for s in stores if s.array == load.array and s.order > load.order]
+            distances = [_carried_distance(load.index, s.index, loop.induction) for s in sinks]
+            sinks = [s for s, d in zip(sinks, distances) if d]
+            if not sinks:
+                continue
+            for cycles, distance in zip(self._path_cycles(load, sinks, nodes), [d for d in distances if d]):
+                if math.ceil(cycles / distance) > best:
+                    best, what = math.ceil(cycles / distance), f"array {load.array}"
+        return best, what
+
+    def function_timed(self, name: str) -> _Timed:
+        if name in self._timed:
+            return self._timed[name]
+        function = self.kernel.functions[name]
+        nodes = self._body(function, 1, {}, flatten_all=False)
+        length = self._schedule(nodes, None)
+        ops = list(function.ops) + [op for loop in self.kernel.loops_of(name) for op in loop.ops]
+        self._timed[name] = _Timed(length + CALL_OVERHEAD, self._bind(nodes, None, length),
+                                   frozenset(op.array for op in ops if op.kind == "load"),
+                                   frozenset(op.array for op in ops if op.kind == "store"))
+        return self._timed[name]
+
+    def run(self) -> Estimate:
+        top = self.function_timed(self.kernel.top)
+        lut, ff, dsp = self._core_cost(top.resources.cores)
+        lut += top.resources.lut
+        ff += top.resources.ff
+        dsp += top.resources.dsp
+        bram = 0
+        for function in self.kernel.reachable_functions():
+            tiles, memory_lut, memory_ff = self.memory_resources(function)
+            bram, lut, ff = bram + tiles, lut + memory_lut, ff + memory_ff
+        clock = max(self.max_path_ns, self.target.memory.clock_to_out_ns) + self.target.register_overhead_ns
+        return Estimate(latency_cycles=top.latency, interval=top.latency + 1, lut=round(lut), ff=round(ff),
+                        dsp=dsp, bram=bram, clock_ns=round(clock, 3),
+                        loops=[self.loop_reports[n] for n in self.kernel.loops if n in self.loop_reports],
+                        notes=self.notes)
+
+
+def _bits(type_: str) -> int:
+    digits = type_.rsplit(".", 1)[-1].lstrip("fiu")
+    return int(digits) if digits.isdigit() else 32
+
+
+def _substitute(affine: dict, env: dict) -> tuple[dict, int]:
+    """An affine index with unrolled copies substituted: (unknown terms, constant).
+    ``env`` maps an induction variable to (multiplier, offset): v = multiplier * v' + offset."""
+    unknown: dict[str, int] = {}
+    const = affine.get("", 0)
+    for var, coef in affine.items():
+        if not var:
+            continue
+        mult, offset = env.get(var, (1, 0))
+        const += coef * offset
+        if mult:
+            unknown[var] = unknown.get(var, 0) + coef * mult
+    return unknown, const
+
+
+def _may_alias(first: list, second: list) -> bool:
+    for a, b in zip(first, second):
+        if a is None or b is None:
+            return True
+        if a[0] == b[0] and a[1] != b[1]:
+            return False
+    return True
+
+
+def _carried_distance(load: list, store: list, induction: str | None) -> int:
+    """Iterations between a store and a later iteration's load of the same element (0: none)."""
+    if len(load) != len(store) or any(i is None for i in load + store):
+        return 1
+    distance = None
+    for (l_terms, l_const), (s_terms, s_const) in zip(load, store):
+        if {k: v for k, v in l_terms.items() if k != induction} != {k: v for k, v in s_terms.items() if k != induction}:
+            return 1
+        l_coef, s_coef = l_terms.get(induction, 0), s_terms.get(induction, 0)
+        if l_coef != s_coef:
+            return 1
+        delta = s_const - l_const
+        if l_coef == 0:
+            if delta:
+                return 0
+            continue
+        if delta % l_coef:
+            return 0
+        steps = delta // l_coef
+        if steps <= 0 or (distance is not None and steps != distance):
+            return 0
+        distance = steps
+    return distance if distance is not None else 1
+
+
+def _live_ops(ops: dict[int, Op]) -> set[int]:
+    """Ops whose value reaches a store, a call or a loop-carried use (dead-code elimination)."""
+    live = {i for i, op in ops.items() if op.kind in ("store", "call")}
+    pending = list(live)
+    while pending:
+        op = ops[pending.pop()]
+        for used in (*op.operands, *op.index_operands, *([op.carried_from] if op.carried_from else [])):
+            if used in ops and used not in live:
+                live.add(used)
+                pending.append(used)
+    return live
+
+
+def _foldable(ops: dict[int, Op]) -> set[int]:
+    """Address arithmetic computed from induction variables and constants only."""
+    foldable = {i for i, op in ops.items() if op.is_address and op.kind != "load"}
+    changed = True
+    while changed:
+        changed = False
+        for i in list(foldable):
+            if any(o in ops and o not in foldable for o in (*ops[i].operands, *ops[i].index_operands)):
+                foldable.discard(i)
+                changed = True
+    return foldable

@@ -1,0 +1,115 @@
+"""The result store: SQLite, one row per design point, keyed by its content hash.
+
+Every result is committed as soon as it arrives (write-ahead log), so a sweep
+killed at any moment keeps every completed point, and a re-run finds them by key.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .backends.base import METRICS, DesignPoint, Result
+from .errors import DseError
+
+SCHEMA_VERSION = 1
+_COLUMNS = ("key", "kernel", "source_hash", "backend", "backend_version", "fidelity", "target", "clock_ns",
+            "config", "config_hash", "status", *METRICS, "metrics", "error", "runtime_s", "log_path", "details",
+            "created")
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    kernel TEXT NOT NULL, source_hash TEXT NOT NULL,
+    backend TEXT NOT NULL, backend_version TEXT NOT NULL, fidelity TEXT NOT NULL,
+    target TEXT NOT NULL, clock_ns REAL NOT NULL,
+    config TEXT NOT NULL, config_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    {", ".join(f"{m} REAL" for m in METRICS)},
+    metrics TEXT NOT NULL, error TEXT, runtime_s REAL, log_path TEXT, details TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_study ON results (kernel, backend, fidelity, target);
+"""
+
+
+class Store:
+    """A results database (a SQLite file)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise DseError(f"{self.path}: is a folder, not a database file")
+        if not self.path.parent.is_dir():
+            raise DseError(f"{self.path}: cannot create the database (no folder {self.path.parent})")
+        try:
+            self.connection = sqlite3.connect(self.path, timeout=30)
+            version = self.connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "results" not in tables:
+                raise DseError(f"{self.path}: an SQLite database, but not an hls-dse one (tables: "
+                               f"{', '.join(sorted(tables))})")
+            if version > SCHEMA_VERSION:
+                raise DseError(f"{self.path}: written by a newer hls-dse (schema {version})")
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self.connection.executescript(_SCHEMA)
+            self.connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.connection.commit()
+        except sqlite3.DatabaseError as error:
+            raise DseError(f"{self.path}: cannot use as a results database ({error})") from None
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` that already have a result."""
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self.connection.execute(
+                f"SELECT key FROM results WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    def put(self, key: str, point: DesignPoint, backend: str, result: Result) -> None:
+        """Record one result and commit it."""
+        row = {
+            "key": key, "kernel": point.kernel, "source_hash": point.source_hash, "backend": backend,
+            "backend_version": result.tool_version, "fidelity": point.fidelity, "target": point.target,
+            "clock_ns": point.clock_ns, "config": point.config.canonical, "config_hash": point.config.hash,
+            "status": result.status, **{m: result.metrics.get(m) for m in METRICS},
+            "metrics": json.dumps(result.metrics), "error": result.error, "runtime_s": result.runtime_s,
+            "log_path": result.log_path, "details": json.dumps(result.details), "created": time.time(),
+        }
+        try:
+            with self.connection:
+                self.connection.execute(
+                    f"INSERT OR REPLACE INTO results ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
+                    [row[c] for c in _COLUMNS])
+        except sqlite3.DatabaseError as error:
+            raise DseError(f"{self.path}: cannot write ({error})") from None
+
+    def rows(self, **where: str) -> Iterator[dict]:
+        """Every result as a dict (``config``, ``metrics`` and ``details`` decoded), optionally filtered."""
+        clause = " AND ".join(f"{column} = ?" for column in where)
+        query = "SELECT * FROM results" + (f" WHERE {clause}" if clause else "") + " ORDER BY created, key"
+        cursor = self.connection.execute(query, list(where.values()))
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values))
+            for column in ("config", "metrics", "details"):
+                row[column] = json.loads(row[column]) if row[column] else {}
+            yield row
+
+    def __len__(self) -> int:
+        return self.connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
