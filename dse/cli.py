@@ -199,8 +199,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                  workdir=args.workdir, progress=advance)
             bar.update(task, completed=len(points))
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
-        console.print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
-                      f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)")
+        print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
+              f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)",
+              file=sys.stderr)
         frame = results_frame(store)
     frame = frame[(frame.kernel == source.name) & (frame.backend == backend.name) & (frame.fidelity == fidelity)
                   & (frame.target == args.target) & frame.config_hash.isin({c.hash for c in configs})]

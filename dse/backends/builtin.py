@@ -20,6 +20,11 @@ _KERNELS: dict[tuple, tuple[Kernel, dict]] = {}
 """Per worker process: kernels already read, with their estimator caches."""
 
 
+def clear_caches() -> None:
+    """Forget kernels and estimates (worker processes forked after this start cold)."""
+    _KERNELS.clear()
+
+
 def _kernel(point: DesignPoint) -> tuple[Kernel, dict]:
     key = (point.source_hash, point.top, point.include_dirs, point.defines)
     if key not in _KERNELS:

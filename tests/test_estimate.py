@@ -1,0 +1,117 @@
+"""The builtin estimator's directive effects, with the numbers it gives."""
+
+from pathlib import Path
+
+import pytest
+
+from dse import Space, read_kernel, resolve_kernel
+from dse.estimate import Estimator
+from dse.render import directives
+from dse.space import derive_space
+from dse.targets import TARGETS, get_target
+
+HERE = Path(__file__).parent
+
+
+def estimate(kernel, space, target="xc7z020", clock_ns=10.0, **values):
+    config = space.configuration({k.replace("__", "."): v for k, v in values.items()})
+    return Estimator(kernel, directives(kernel, config), get_target(target), clock_ns).run()
+
+
+@pytest.fixture(scope="module")
+def vmul():
+    kernel = read_kernel(HERE / "kernels" / "vmul.c")
+    return kernel, derive_space(kernel, "vmul")
+
+
+@pytest.fixture(scope="module")
+def gemm():
+    kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
+    return kernel, Space.load(Path(__file__).parents[1] / "pragmas" / "gemm_ncubed.toml")
+
+
+def loop(result, name):
+    return next(l for l in result.loops if l.name == name)
+
+
+def test_unrolling_without_partitioning_is_port_bound(vmul):
+    base = estimate(*vmul, scale__pipeline="on", scale__ii=1)
+    unrolled = estimate(*vmul, scale__pipeline="on", scale__ii=1, scale__unroll=4)
+    assert loop(base, "scale").ii == 1
+    assert loop(unrolled, "scale").ii == 2  # 4 reads of a per iteration on 2 ports
+    assert loop(unrolled, "scale").limited_by == "ports of a"
+    assert (base.latency_cycles, unrolled.latency_cycles) == (1033, 521)
+
+
+def test_cyclic_partition_lets_unrolled_copies_run_in_parallel(vmul):
+    base = estimate(*vmul, scale__pipeline="on", scale__ii=1)
+    banks = {f"{a}__{d}": v for a in "aby" for d, v in (("partition", "cyclic"), ("factor", 4))}
+    fast = estimate(*vmul, scale__pipeline="on", scale__ii=1, scale__unroll=4, **banks)
+    assert loop(fast, "scale").ii == 1
+    assert 3.5 < base.latency_cycles / fast.latency_cycles <= 4.0
+    assert (base.dsp, fast.dsp) == (11, 44)  # one dmul per copy, 11 DSP48E1 each
+    assert fast.lut > 3 * base.lut
+
+
+def test_double_accumulation_is_bounded_by_the_adder(gemm):
+    piped = estimate(*gemm, inner__pipeline="on", inner__ii=1)
+    assert loop(piped, "inner").ii == 5  # dadd takes 5 cycles at 10 ns
+    assert loop(piped, "inner").limited_by == "recurrence on sum"
+    assert loop(estimate(*gemm, clock_ns=5.0, inner__pipeline="on", inner__ii=1), "inner").ii == 10
+    # unrolled, the sum is a chain of 4 dadds: no faster, as floats are not reassociated
+    unrolled = estimate(*gemm, inner__pipeline="on", inner__ii=1, inner__unroll=4, m1__partition="cyclic",
+                        m1__factor=4, m2__partition="cyclic", m2__factor=4)
+    assert loop(unrolled, "inner").ii == 20
+    assert unrolled.latency_cycles == piped.latency_cycles
+
+
+def test_pipelining_an_outer_loop_unrolls_the_inner_one_and_needs_banks(gemm):
+    ports = estimate(*gemm, middle__pipeline="on", middle__ii=1)
+    assert loop(ports, "middle").ii == 32  # 64 reads of m1 per iteration on 2 ports
+    assert loop(ports, "middle").limited_by == "ports of m1"
+    banked = estimate(*gemm, middle__pipeline="on", middle__ii=1, m1__partition="cyclic", m1__factor=64,
+                      m2__partition="block", m2__factor=64)  # m2 is read down a column: block banks
+    assert loop(banked, "middle").ii == 1
+    assert (ports.latency_cycles, banked.latency_cycles) == (150082, 25090)
+    assert banked.dsp == 64 * 14  # 64 dmul + 64 dadd, none shared at II 1
+    cyclic_m2 = estimate(*gemm, middle__pipeline="on", middle__ii=1, m1__partition="cyclic", m1__factor=64,
+                         m2__partition="cyclic", m2__factor=64)
+    assert loop(cyclic_m2, "middle").ii == 32  # column reads all land in one cyclic bank
+
+
+def test_memory_recurrence_and_memory_mapping():
+    kernel = read_kernel(HERE / "kernels" / "hist.c")
+    space = derive_space(kernel, "hist")
+    result = estimate(kernel, space, count__pipeline="on", count__ii=1)
+    assert loop(result, "count").ii == 2  # read-modify-write of bins from one iteration to the next
+    assert loop(result, "count").limited_by == "recurrence on array bins"
+    assert result.bram == 4  # buf: 1024 x 64 bit = 2 x 2 BRAM18; arguments are outside the design
+    registers = estimate(kernel, space, count__pipeline="on", count__ii=1, buf__partition="complete")
+    assert registers.bram == 0
+    assert registers.ff > 1024 * 64 > result.ff  # one register per bit of buf
+
+
+def test_targets_and_clock(gemm):
+    xilinx = estimate(*gemm, middle__pipeline="on", middle__ii=1)
+    lattice = estimate(*gemm, target="ecp5-85", middle__pipeline="on", middle__ii=1)
+    fast_clock = estimate(*gemm, clock_ns=5.0, middle__pipeline="on", middle__ii=1)
+    assert xilinx.dsp == 2 * 11 + 2 * 3  # II 32 shares 64 dmul/dadd over 2 cores each
+    assert lattice.dsp == 2 * 9  # 53x53 mantissa product on 3x3 MULT18X18D, soft adders
+    assert xilinx.clock_ns <= 10.0 and fast_clock.clock_ns <= 5.0
+    assert fast_clock.latency_cycles > xilinx.latency_cycles  # deeper cores at 5 ns
+    assert TARGETS["xc7z020"].lut == 53_200 and TARGETS["ecp5-85"].bram18 == 208
+
+
+def test_every_bundled_kernel_estimates(gemm):
+    import random
+
+    from dse.kernels import bundled_kernels
+    from dse.paths import bundled
+
+    for name, source in bundled_kernels().items():
+        kernel = read_kernel(source.path)
+        space = Space.load(bundled("pragmas") / f"{name}.toml")
+        for seed in range(3):
+            config = space.sample(random.Random(seed)) if seed else space.configuration()
+            result = Estimator(kernel, directives(kernel, config), get_target("xc7z020"), 10.0).run()
+            assert result.latency_cycles > 0 and result.lut > 0, name
