@@ -47,6 +47,7 @@ Loops whose trip count the front-end cannot bound use the ``avg``/``max`` of a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -179,6 +180,8 @@ class Estimator:
         self.max_path_ns = 0.0
         self._operators: dict[tuple[str, str], tuple[Operator, int]] = {}
         self._memories: dict[int, tuple[Array | None, bool]] = {}
+        self._region_items: dict[tuple, list] = {}
+        self._bankings: dict[tuple | None, tuple[int, int, int]] = {}
         self.foldable = _foldable(all_ops)
         for name in list(self.pipeline):
             blocked = [c.name for c in self._descendants(kernel.loops[name]) if c.trip_count is None]
@@ -214,8 +217,27 @@ class Estimator:
             return None
 
     # ----- memories ----------------------------------------------------------------------------
+    def _items(self, region: Loop | Function, folding: bool) -> list:
+        """A region's live operations and its sub-loops, in program order (folded address
+        arithmetic left out when ``folding``)."""
+        key = (region.name, isinstance(region, Loop), folding)
+        if key not in self._region_items:
+            if isinstance(region, Loop):
+                loops = [self.kernel.loops[c] for c in region.children]
+            else:
+                loops = [loop for loop in self.kernel.loops_of(region.name) if loop.parent is None]
+            ops = [op for op in region.ops if op.id in self.live and not (folding and op.id in self.foldable)]
+            self._region_items[key] = sorted([*ops, *loops], key=lambda item: (item.line, isinstance(item, Loop)))
+        return self._region_items[key]
+
     def _banking(self, array: Array | None) -> tuple[int, int, int]:
         """(partitioned dimension index, banks, elements per bank)."""
+        key = None if array is None else (array.name, array.function)
+        if key not in self._bankings:
+            self._bankings[key] = self._compute_banking(array)
+        return self._bankings[key]
+
+    def _compute_banking(self, array: Array | None) -> tuple[int, int, int]:
         if array is None or array.size is None:
             return 0, 1, 1 << 30
         part = self.partition.get(array.name)
@@ -363,8 +385,8 @@ class Estimator:
             latest[op.id] = node
             nodes.append(node)
 
-        def expand(items: list, env: dict, carried: dict, folding: bool) -> None:
-            for item in sorted(items, key=lambda item: (item.line, isinstance(item, Loop))):
+        def expand(region: Loop | Function, env: dict, carried: dict, folding: bool) -> None:
+            for item in self._items(region, folding):
                 if not isinstance(item, Loop):
                     add_op(item, env, carried, folding)
                 elif flatten_all or (item.trip_count and self.unroll.get(item.name, 1) >= item.trip_count):
@@ -376,8 +398,7 @@ class Estimator:
                     add_step(_Node("timed", None, self.loop_timed(item)), outside, ops, loads, stores)
 
         def expand_function(function: Function, env: dict, folding: bool) -> None:
-            top_loops = [loop for loop in self.kernel.loops_of(function.name) if loop.parent is None]
-            expand([*function.ops, *top_loops], env, {}, folding)
+            expand(function, env, {}, folding)
 
         def expand_loop(loop: Loop, env: dict, count: int, full: bool) -> None:
             children = [self.kernel.loops[c] for c in loop.children]
@@ -388,7 +409,7 @@ class Estimator:
                 carried = {op.id: latest[op.carried_from] for op in loop.ops
                            if op.kind == "phi" and copy > 0 and op.carried_from in latest}
                 # addresses in fully unrolled copies are constants the tool folds away
-                expand([*loop.ops, *children], inner, carried, full)
+                expand(loop, inner, carried, full)
 
         if isinstance(root, Loop):
             expand_loop(root, {}, copies, full=False)
@@ -459,23 +480,20 @@ class Estimator:
 
     @staticmethod
     def _book_port(booked: Counter, jumps: dict, cycle: int, ii: int | None) -> int:
-        """Book one of a bank's two ports at ``cycle`` or later: slots modulo ``ii`` when
-        pipelined (ResMII leaves one free), else cycles, skipping full ones via ``jumps``."""
-        if ii:
-            for _ in range(ii):
-                if booked[cycle % ii] < 2:
-                    break
-                cycle += 1
-            booked[cycle % ii] += 1
-            return cycle
+        """Book one of a bank's two ports at ``cycle`` or later: slots are cycles, or cycles
+        modulo ``ii`` when pipelined (ResMII leaves a free one). Full slots remember where
+        the search went on (``jumps``), so booking stays fast on long schedules."""
+        first = slot = cycle % ii if ii else cycle
         path = []
-        while booked[cycle] >= 2:
-            path.append(cycle)
-            cycle = jumps.get(cycle, cycle + 1)
-        booked[cycle] += 1
+        while booked[slot] >= 2 and len(path) <= (ii or len(path) + 1):
+            path.append(slot)
+            slot = jumps.get(slot, slot + 1)
+            if ii:
+                slot %= ii
         for full in path:
-            jumps[full] = cycle
-        return cycle
+            jumps[full] = slot
+        booked[slot] += 1
+        return cycle + (slot - first) % ii if ii else slot
 
     def _schedule(self, nodes: list[_Node], ii: int | None) -> int:
         """ASAP list scheduling with chaining and bank ports (modulo ``ii`` when pipelined).
@@ -693,6 +711,7 @@ class Estimator:
                         notes=self.notes)
 
 
+@functools.cache
 def _bits(type_: str) -> int:
     digits = type_.rsplit(".", 1)[-1].lstrip("fiu")
     return int(digits) if digits.isdigit() else 32
