@@ -121,6 +121,39 @@ class _Timed:
     stores: frozenset = frozenset()
 
 
+class _Accesses:
+    """Earlier accesses to one array, grouped by the unknown terms of their indices: accesses
+    with the same terms alias only at the same constant offsets."""
+
+    def __init__(self):
+        self.groups: dict[tuple, dict[tuple, list[_Node]]] = {}
+        self.unindexed: list[_Node] = []
+
+    @staticmethod
+    def _split(index: list) -> tuple[tuple, tuple] | None:
+        if index is None or any(i is None for i in index):
+            return None
+        return tuple(tuple(sorted(i[0].items())) for i in index), tuple(i[1] for i in index)
+
+    def add(self, node: _Node) -> None:
+        split = self._split(node.index)
+        if split is None:
+            self.unindexed.append(node)
+        else:
+            self.groups.setdefault(split[0], {}).setdefault(split[1], []).append(node)
+
+    def aliasing(self, index: list | None) -> list[_Node]:
+        found = self.unindexed[-MAX_ALIAS_CHECKS:]
+        split = self._split(index)
+        for terms, by_offset in self.groups.items():
+            if split is not None and terms == split[0]:
+                found += by_offset.get(split[1], [])[-MAX_ALIAS_CHECKS:]
+            else:
+                for nodes in list(by_offset.values())[-MAX_ALIAS_CHECKS:]:
+                    found += [n for n in nodes[-MAX_ALIAS_CHECKS:] if index is None or _may_alias(index, n.index)]
+        return found
+
+
 class _Node:
     __slots__ = ("op", "kind", "deps", "start", "finish", "port", "exact", "index", "array", "timed", "bits",
                  "order", "register")
@@ -323,8 +356,8 @@ class Estimator:
         fully unrolled sub-loops flattened in, the others as single steps), or a function's."""
         nodes: list[_Node] = []
         latest: dict[int, _Node] = {}
-        loads_of: dict[str, list[_Node]] = defaultdict(list)
-        stores_of: dict[str, list[_Node]] = defaultdict(list)
+        loads_of: dict[str, _Accesses] = defaultdict(_Accesses)
+        stores_of: dict[str, _Accesses] = defaultdict(_Accesses)
         steps: list[_Node] = []  # sub-loops and calls: they run one after the other
 
         def depend(node: _Node, operand_ids) -> None:
@@ -336,13 +369,10 @@ class Estimator:
         def order_memory(node: _Node, arrays, writes: bool) -> None:
             """Reads wait for earlier writes that may alias; writes for earlier reads and writes."""
             for array in arrays:
-                earlier = stores_of[array][-MAX_ALIAS_CHECKS:]
+                node.deps += stores_of[array].aliasing(node.index)
                 if writes:
-                    earlier += loads_of[array][-MAX_ALIAS_CHECKS:]
-                for other in earlier:
-                    if node.index is None or other.index is None or _may_alias(node.index, other.index):
-                        node.deps.append(other)
-                (stores_of if writes else loads_of)[array].append(node)
+                    node.deps += loads_of[array].aliasing(node.index)
+                (stores_of if writes else loads_of)[array].add(node)
 
         def add_step(node: _Node, operand_ids, ops: list[Op], loads, stores) -> None:
             depend(node, operand_ids)
