@@ -202,9 +202,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
               f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)",
               file=sys.stderr)
-        frame = results_frame(store)
-    frame = frame[(frame.kernel == source.name) & (frame.backend == backend.name) & (frame.fidelity == fidelity)
-                  & (frame.target == args.target) & frame.config_hash.isin({c.hash for c in configs})]
+        frame = results_frame(store, kernel=source.name, backend=backend.name, fidelity=fidelity,
+                              target=args.target)
+    frame = frame[frame.config_hash.isin({c.hash for c in configs})]
     _print_summary(frame, space, args.target)
     return 0
 

@@ -47,7 +47,6 @@ Loops whose trip count the front-end cannot bound use the ``avg``/``max`` of a
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -55,7 +54,7 @@ from dataclasses import dataclass, field
 
 from .ir import Array, Function, Kernel, Loop, Op
 from .render import Directive
-from .targets import Operator, Target
+from .targets import Operator, Target, type_bits
 
 LUTRAM_MAX_BITS = 1024
 CALL_OVERHEAD = 1
@@ -201,21 +200,20 @@ class Estimator:
                 self.partition[d.array] = _Partition(d.type, d.factor or 0, 1 if d.dim is None else d.dim)
             elif d.kind == "inline":
                 self.inline[d.function] = not d.off
-        self.function_of: dict[int, str] = {}
-        for region in [*kernel.functions.values(), *kernel.loops.values()]:
-            for op in region.ops:
-                self.function_of[op.id] = region.name if region in kernel.functions.values() else region.function
-        all_ops = {op.id: op for r in [*kernel.functions.values(), *kernel.loops.values()] for op in r.ops}
-        self.live = _live_ops(all_ops)
+        facts = cache.get(_KERNEL_FACTS) if cache is not None else None
+        if facts is None:
+            facts = _kernel_facts(kernel)
+            if cache is not None:
+                cache[_KERNEL_FACTS] = facts
+        self.function_of, self.live, self.foldable = facts
         self.loop_reports: dict[str, LoopEstimate] = {}
         self._timed: dict[str, _Timed] = {}
-        self._subtree: dict[str, tuple[list[Op], frozenset, frozenset]] = {}
+        self._subtree: dict[str, tuple[list[Op], set[int], frozenset, frozenset]] = {}
         self.max_path_ns = 0.0
         self._operators: dict[tuple[str, str], tuple[Operator, int]] = {}
         self._memories: dict[int, tuple[Array | None, bool]] = {}
         self._region_items: dict[tuple, list] = {}
         self._bankings: dict[tuple | None, tuple[int, int, int]] = {}
-        self.foldable = _foldable(all_ops)
         for name in list(self.pipeline):
             blocked = [c.name for c in self._descendants(kernel.loops[name]) if c.trip_count is None]
             if blocked:
@@ -337,8 +335,9 @@ class Estimator:
         return bram, lut, ff
 
     # ----- bodies ------------------------------------------------------------------------------
-    def _subtree_of(self, loop: Loop) -> tuple[list[Op], frozenset, frozenset]:
-        """All ops of a loop, its sub-loops and the functions they call, with arrays read and written."""
+    def _subtree_of(self, loop: Loop) -> tuple[list[Op], set[int], frozenset, frozenset]:
+        """All ops of a loop, its sub-loops and the functions they call; the operands they take
+        from outside; the arrays they read and write."""
         if loop.name not in self._subtree:
             ops = list(loop.ops)
             for child in self._descendants(loop):
@@ -347,8 +346,9 @@ class Estimator:
                 ops += self.kernel.functions[callee].ops
                 for inner in self.kernel.loops_of(callee):
                     ops += inner.ops
-            self._subtree[loop.name] = (ops, frozenset(op.array for op in ops if op.kind == "load"),
-                                        frozenset(op.array for op in ops if op.kind == "store"))
+            inside = {op.id for op in ops}
+            outside = {o for op in ops for o in (*op.operands, *op.index_operands)} - inside
+            self._subtree[loop.name] = (ops, outside, *_arrays_accessed(ops))
         return self._subtree[loop.name]
 
     def _body(self, root: Loop | Function, copies: int, ranges: dict, flatten_all: bool) -> list[_Node]:
@@ -384,11 +384,9 @@ class Estimator:
             nodes.append(node)
 
         def add_op(op: Op, env: dict, carried: dict, folding: bool) -> None:
-            if op.id not in self.live or (folding and op.id in self.foldable):
-                return
             if op.kind == "call" and op.callee in self.kernel.functions:
                 if flatten_all or self._inlined(op.callee):
-                    expand_function(self.kernel.functions[op.callee], env, folding)
+                    expand(self.kernel.functions[op.callee], env, {}, folding)
                     node = _Node("join", op)
                     depend(node, op.operands)
                     latest[op.id] = node
@@ -404,7 +402,7 @@ class Estimator:
             else:
                 depend(node, op.operands)
                 depend(node, op.index_operands)
-            node.bits = _bits(op.type)
+            node.bits = type_bits(op.type)
             if op.kind in ("load", "store"):
                 array, node.register = self._memory_of(op)
                 node.array = op.array
@@ -422,16 +420,10 @@ class Estimator:
                 elif flatten_all or (item.trip_count and self.unroll.get(item.name, 1) >= item.trip_count):
                     expand_loop(item, env, item.trip_count, full=True)
                 else:
-                    ops, loads, stores = self._subtree_of(item)
-                    inside = {op.id for op in ops}
-                    outside = {o for op in ops for o in (*op.operands, *op.index_operands)} - inside
+                    ops, outside, loads, stores = self._subtree_of(item)
                     add_step(_Node("timed", None, self.loop_timed(item)), outside, ops, loads, stores)
 
-        def expand_function(function: Function, env: dict, folding: bool) -> None:
-            expand(function, env, {}, folding)
-
         def expand_loop(loop: Loop, env: dict, count: int, full: bool) -> None:
-            children = [self.kernel.loops[c] for c in loop.children]
             for copy in range(count):
                 inner = dict(env)
                 if loop.induction:
@@ -444,7 +436,7 @@ class Estimator:
         if isinstance(root, Loop):
             expand_loop(root, {}, copies, full=False)
         else:
-            expand_function(root, {}, False)
+            expand(root, {}, {}, False)
         for position, node in enumerate(nodes):
             node.order = position
         return nodes
@@ -567,7 +559,7 @@ class Estimator:
                     resources.merge_sequential(node.timed.resources)
                 continue
             if node.kind == "load" and not node.exact:  # a read multiplexer over the banks, per port
-                banks = self._banking(self._array(node.array, self.function_of[node.op.id]))[1]
+                banks = self._banking(self._memory_of(node.op)[0])[1]
                 key = f"mux{banks}.{node.op.type}"
                 counts[key] += 1
                 starts[key][node.start[0] % ii if ii else node.start[0]] += 1
@@ -591,12 +583,13 @@ class Estimator:
             units = math.ceil(count / ii) if ii else max(starts[key].values())
             if key.startswith("mux"):
                 banks = int(key[3:].split(".")[0])
-                resources.lut += units * _bits(key) * math.ceil((banks - 1) / max(1, self.target.lut_inputs - 3))
+                resources.lut += units * type_bits(key.split(".")[1]) * math.ceil(
+                    (banks - 1) / max(1, self.target.lut_inputs - 3))
                 continue
             resources.cores[key] = max(resources.cores[key], units)
             shared_by = math.ceil(count / units)
             if shared_by > 1:  # operand multiplexers in front of a shared core
-                resources.lut += units * 2 * _bits(key.split(".")[1]) * math.ceil((shared_by - 1) / 3)
+                resources.lut += units * 2 * type_bits(key.split(".")[1]) * math.ceil((shared_by - 1) / 3)
         states = len({node.start[0] for node in nodes if node.kind != "timed"}) + \
             sum(node.kind == "timed" for node in nodes)
         resources.lut += states if ii is None else 2 * length  # one-hot FSM states, or pipeline control
@@ -618,7 +611,7 @@ class Estimator:
     def _cache_key(self, loop: Loop) -> tuple:
         """Everything a loop's estimate depends on: the directives on its sub-loops, on the
         arrays it touches and on the functions it calls."""
-        ops, loads, stores = self._subtree_of(loop)
+        ops, _, loads, stores = self._subtree_of(loop)
         functions = {op.callee for op in ops if op.kind == "call"}
         loops = {loop.name, *(d.name for d in self._descendants(loop)),
                  *(inner.name for f in functions for inner in self.kernel.loops_of(f))}
@@ -667,7 +660,7 @@ class Estimator:
         ii, limited_by = None, ""
         if pipelined:
             res_mii, port = self._res_mii(nodes)
-            rec_mii, recurrence = self._rec_mii(nodes, loop, unroll)
+            rec_mii, recurrence = self._rec_mii(nodes, loop)
             ii = max(self.pipeline[loop.name], res_mii, rec_mii)
             if ii > self.pipeline[loop.name]:
                 limited_by = f"ports of {port}" if res_mii >= rec_mii else f"recurrence on {recurrence}"
@@ -679,8 +672,7 @@ class Estimator:
         latency = (iterations - 1) * ii + length if pipelined else iterations * length + 1
         self.loop_reports[loop.name] = LoopEstimate(loop.name, trips, unroll, pipelined, ii, length, latency,
                                                     limited_by)
-        _, loads, stores = self._subtree_of(loop)
-        return _Timed(latency, resources, loads, stores)
+        return _Timed(latency, resources, *self._subtree_of(loop)[2:])
 
     def _res_mii(self, nodes: list[_Node]) -> tuple[int, str]:
         demand = Counter(n.port for n in nodes if n.kind in ("load", "store") and not n.register)
@@ -689,7 +681,7 @@ class Estimator:
         port, count = demand.most_common(1)[0]
         return math.ceil(count / 2), port[0]
 
-    def _rec_mii(self, nodes: list[_Node], loop: Loop, unroll: int) -> tuple[int, str]:
+    def _rec_mii(self, nodes: list[_Node], loop: Loop) -> tuple[int, str]:
         """The longest loop-carried cycle, in cycles per iteration: carried scalars, and
         stores that a later iteration's load may read."""
         best, what = 1, ""
@@ -719,9 +711,7 @@ class Estimator:
         nodes = self._body(function, 1, {}, flatten_all=False)
         length = self._schedule(nodes, None)
         ops = list(function.ops) + [op for loop in self.kernel.loops_of(name) for op in loop.ops]
-        self._timed[name] = _Timed(length + CALL_OVERHEAD, self._bind(nodes, None, length),
-                                   frozenset(op.array for op in ops if op.kind == "load"),
-                                   frozenset(op.array for op in ops if op.kind == "store"))
+        self._timed[name] = _Timed(length + CALL_OVERHEAD, self._bind(nodes, None, length), *_arrays_accessed(ops))
         return self._timed[name]
 
     def run(self) -> Estimate:
@@ -741,10 +731,25 @@ class Estimator:
                         notes=self.notes)
 
 
-@functools.cache
-def _bits(type_: str) -> int:
-    digits = type_.rsplit(".", 1)[-1].lstrip("fiu")
-    return int(digits) if digits.isdigit() else 32
+def _arrays_accessed(ops: list[Op]) -> tuple[frozenset, frozenset]:
+    """The arrays some of ``ops`` read, and those they write."""
+    return (frozenset(op.array for op in ops if op.kind == "load"),
+            frozenset(op.array for op in ops if op.kind == "store"))
+
+
+_KERNEL_FACTS = "kernel facts"
+"""The key under which an estimator cache keeps :func:`_kernel_facts`."""
+
+
+def _kernel_facts(kernel: Kernel) -> tuple[dict[int, str], set[int], set[int]]:
+    """What depends on the kernel alone: each op's function, the live ops, the foldable ones."""
+    function_of: dict[int, str] = {}
+    for function in kernel.functions.values():
+        function_of.update((op.id, function.name) for op in function.ops)
+    for loop in kernel.loops.values():
+        function_of.update((op.id, loop.function) for op in loop.ops)
+    ops = {op.id: op for region in [*kernel.functions.values(), *kernel.loops.values()] for op in region.ops}
+    return function_of, _live_ops(ops), _foldable(ops)
 
 
 def _substitute(affine: dict, env: dict) -> tuple[dict, int]:

@@ -49,6 +49,7 @@ def _time_limit(seconds: float | None):
 
 @dataclass(frozen=True)
 class Task:
+    key: str
     backend: str
     point: DesignPoint
     timeout: float | None
@@ -88,11 +89,11 @@ def run_points(points: list[DesignPoint], backend: Backend, store: Store, execut
     version = backend.version()
     keys = {point.key(backend.name, version): point for point in points}
     done = store.known(keys)
-    pending = [Task(backend.name, point, timeout, workdir) for key, point in keys.items() if key not in done]
+    pending = [Task(key, backend.name, point, timeout, workdir) for key, point in keys.items() if key not in done]
     statuses: dict[str, int] = {}
     ran = 0
     for task, result in executor.map_unordered(evaluate, pending):
-        store.put(task.point.key(backend.name, version), task.point, backend.name, result)
+        store.put(task.key, task.point, backend.name, result)
         statuses[result.status] = statuses.get(result.status, 0) + 1
         ran += 1
         if progress:

@@ -48,12 +48,7 @@ class RandomSearcher(Searcher):
         total = self.space.count()
         if count >= total:
             return list(self.space.enumerate())
-        rng = random.Random(self.seed)
-        found: dict[str, Configuration] = {}
-        while len(found) < count:
-            config = self.space.sample(rng)
-            found.setdefault(config.hash, config)
-        return list(found.values())
+        return _fill_at_random(self.space, random.Random(self.seed), {}, count)
 
 
 class LatinHypercubeSearcher(Searcher):
@@ -76,10 +71,16 @@ class LatinHypercubeSearcher(Searcher):
                 found.setdefault(config.hash, config)
             if len(found) >= count:
                 break
-        while len(found) < count:  # tiny spaces with heavy collisions: top up at random
-            config = self.space.sample(rng)
-            found.setdefault(config.hash, config)
-        return list(found.values())
+        return _fill_at_random(self.space, rng, found, count)  # tiny spaces with heavy collisions
+
+
+def _fill_at_random(space: Space, rng: random.Random, found: dict[str, Configuration],
+                    count: int) -> list[Configuration]:
+    """``found`` topped up with uniform draws until it holds ``count`` distinct configurations."""
+    while len(found) < count:
+        config = space.sample(rng)
+        found.setdefault(config.hash, config)
+    return list(found.values())
 
 
 SEARCHERS: dict[str, type[Searcher]] = {s.name: s for s in (GridSearcher, RandomSearcher, LatinHypercubeSearcher)}

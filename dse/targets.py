@@ -28,6 +28,7 @@ Sources of the numbers (approximate by nature; they carry facts, not code):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -100,7 +101,7 @@ class Target:
 
     def operator(self, kind: str, type_: str) -> Operator:
         """The operator an HLS tool binds to ``kind`` on values of ``type_`` (``f64``, ``i32`` ...)."""
-        bits = _bits(type_)
+        bits = type_bits(type_)
         lut_scale = 6 / self.lut_inputs
         if type_.startswith("f"):
             key = f"{kind}.{type_}"
@@ -133,7 +134,9 @@ class Target:
         return Operator(0.0, 0)  # casts between integer widths are wiring
 
 
-def _bits(type_: str) -> int:
+@functools.cache
+def type_bits(type_: str) -> int:
+    """Width of an IR type such as ``f64``, ``i32`` or ``u8`` (32 for anything else)."""
     digits = type_.lstrip("fiu")
     return int(digits) if digits.isdigit() else 32
 
