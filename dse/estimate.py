@@ -47,18 +47,29 @@ Loops whose trip count the front-end cannot bound use the ``avg``/``max`` of a
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 
 from .ir import Array, Function, Kernel, Loop, Op
 from .render import Directive
 from .targets import Operator, Target, type_bits
 
 LUTRAM_MAX_BITS = 1024
+MAX_BODY_OPERATIONS = 60_000
+"""A body that unrolling and pipelining would flatten beyond this many operations is not
+built: Vitis HLS stops such unrolling too (XFORM 203-504, "large runtime and excessive memory
+usage due to increase in code size"), so the design is reported infeasible."""
 CALL_OVERHEAD = 1
 MAX_ALIAS_CHECKS = 64
+
+
+class Infeasible(Exception):
+    """Directives that no HLS tool would carry out, with the reason."""
 
 
 @dataclass
@@ -128,45 +139,62 @@ class _Accesses:
         self.groups: dict[tuple, dict[tuple, list[_Node]]] = {}
         self.unindexed: list[_Node] = []
 
-    @staticmethod
-    def _split(index: list) -> tuple[tuple, tuple] | None:
-        if index is None or any(i is None for i in index):
-            return None
-        return tuple(tuple(sorted(i[0].items())) for i in index), tuple(i[1] for i in index)
-
     def add(self, node: _Node) -> None:
-        split = self._split(node.index)
-        if split is None:
+        if node.alias_key is None:
             self.unindexed.append(node)
         else:
-            self.groups.setdefault(split[0], {}).setdefault(split[1], []).append(node)
+            terms, offsets = node.alias_key
+            self.groups.setdefault(terms, {}).setdefault(offsets, []).append(node)
 
-    def aliasing(self, index: list | None) -> list[_Node]:
+    def aliasing(self, node: _Node) -> list[_Node]:
+        """The earlier accesses that may touch the element ``node`` touches."""
         found = self.unindexed[-MAX_ALIAS_CHECKS:]
-        split = self._split(index)
+        key, index = node.alias_key, node.index
         for terms, by_offset in self.groups.items():
-            if split is not None and terms == split[0]:
-                found += by_offset.get(split[1], [])[-MAX_ALIAS_CHECKS:]
+            if key is not None and terms == key[0]:
+                found += by_offset.get(key[1], [])[-MAX_ALIAS_CHECKS:]
             else:
-                for nodes in list(by_offset.values())[-MAX_ALIAS_CHECKS:]:
+                for nodes in islice(reversed(by_offset.values()), MAX_ALIAS_CHECKS):
                     found += [n for n in nodes[-MAX_ALIAS_CHECKS:] if index is None or _may_alias(index, n.index)]
         return found
 
 
-class _Node:
-    __slots__ = ("op", "kind", "deps", "start", "finish", "port", "exact", "index", "array", "timed", "bits",
-                 "order", "register")
+class _OpFacts:
+    """What scheduling and binding need of one op under the current directives, worked out
+    once per op and shared by all its unrolled copies. ``timing`` is one of: free (wires),
+    timed (a sub-loop or call), register (an access to a bank of one element), memory (an
+    access to a RAM bank), pipelined (a multi-cycle core), chained (combinational logic)."""
 
-    def __init__(self, kind: str, op: Op | None = None, timed: _Timed | None = None):
-        self.op, self.kind, self.timed = op, kind, timed
+    __slots__ = ("timing", "operator", "stages", "stage_ns", "core", "bits", "array", "dim", "banks", "scheme", "block",
+                 "index")
+
+    def __init__(self, timing: str, bits: int = 0):
+        self.timing, self.bits = timing, bits
+        self.operator: Operator | None = None
+        self.stages, self.stage_ns, self.core = 0, 0.0, ""
+        self.array: Array | None = None
+        self.dim, self.banks, self.block = 0, 1, 1  # partitioned dimension, banks, elements per block
+        self.scheme = ""  # how an index picks its bank: element (complete, all dimensions), cyclic, block
+        self.index: list | None = None  # an access's index per dimension: (constant, terms), or None
+
+
+_FREE, _TIMED = _OpFacts("free"), _OpFacts("timed")
+
+
+class _Node:
+    __slots__ = ("op", "kind", "facts", "deps", "start", "finish", "port", "exact", "index", "alias_key", "array",
+                 "timed", "order", "first_use", "last_use")
+
+    def __init__(self, kind: str, op: Op | None, facts: _OpFacts, timed: _Timed | None = None):
+        self.op, self.kind, self.facts, self.timed = op, kind, facts, timed
         self.deps: list[_Node] = []
         self.start = self.finish = (0, 0.0)
         self.port: tuple | None = None
         self.exact = True
-        self.register = False
-        self.index: list | None = None
+        self.index: list | None = None  # per dimension (unknown terms, constant), or None
+        self.alias_key: tuple | None = None  # (terms of every dimension, constants of every dimension)
+        self.first_use = self.last_use = -1  # cycles of the first and last node that reads this one
         self.array: str | None = None
-        self.bits = 0
         self.order = 0
 
 
@@ -211,7 +239,7 @@ class Estimator:
         self._subtree: dict[str, tuple[list[Op], set[int], frozenset, frozenset]] = {}
         self.max_path_ns = 0.0
         self._operators: dict[tuple[str, str], tuple[Operator, int]] = {}
-        self._memories: dict[int, tuple[Array | None, bool]] = {}
+        self._op_facts: dict[int, _OpFacts] = {}
         self._region_items: dict[tuple, list] = {}
         self._bankings: dict[tuple | None, tuple[int, int, int]] = {}
         for name in list(self.pipeline):
@@ -281,27 +309,26 @@ class Estimator:
         banks = n if part.type == "complete" else min(part.factor, n)
         return d, banks, array.size // n * math.ceil(n / banks)
 
-    def _bank(self, array: Array | None, index: list, env: dict, ranges: dict) -> tuple[object, bool]:
-        """(bank, exact) of an access. The bank is a number when the tool can place the access,
-        possibly relative to accesses with the same unknown index terms; '?' when it cannot.
-        ``exact`` is false when the bank varies at run time (a read multiplexer)."""
-        d, banks, per_bank = self._banking(array)
-        if banks == 1:
-            return 0, True
-        if per_bank == 1 and self.partition[array.name].dim == 0:
-            known = [None if i is None else _substitute(i, env) for i in index]
-            exact = all(k is not None and not k[0] for k in known)
-            return (tuple(k[1] for k in known) if exact else "?"), exact
-        affine = index[d] if d < len(index) else None
+    @staticmethod
+    def _bank(facts: _OpFacts, index: list, ranges: dict) -> tuple[object, bool]:
+        """(bank, exact) of an access to a partitioned array, from its index (per dimension:
+        unknown terms, constant) with the unrolled copies substituted. The bank is a number
+        when the tool can place the access, possibly relative to accesses with the same
+        unknown index terms; '?' when it cannot. ``exact`` is false when the bank varies at
+        run time (a read multiplexer)."""
+        banks, scheme = facts.banks, facts.scheme
+        if scheme == "element":
+            exact = all(i is not None and not i[0] for i in index)
+            return (tuple(i[1] for i in index) if exact else "?"), exact
+        affine = index[facts.dim] if facts.dim < len(index) else None
         if affine is None:
             return "?", False
-        unknown, const = _substitute(affine, env)
-        if self.partition[array.name].type in ("cyclic", "complete"):
-            varying = any(c % banks for c in unknown.values())
-            return const % banks, not varying
-        block = math.ceil(array.dims[d] / banks)
+        unknown, const = affine
+        if scheme == "cyclic":
+            return const % banks, not any(c % banks for _, c in unknown)
+        block = facts.block
         low = high = const
-        for var, coef in unknown.items():
+        for var, coef in unknown:
             if coef % block == 0:
                 continue
             if var not in ranges:
@@ -311,7 +338,7 @@ class Estimator:
             high += max(coef * lo, coef * hi)
         if low // block != high // block:
             return "?", False
-        return low // block, not any(c % block == 0 and c for c in unknown.values())
+        return low // block, not any(c % block == 0 and c for _, c in unknown)
 
     def memory_resources(self, function: str) -> tuple[int, float, float]:
         """(block RAM tiles, LUT, FF) of the arrays a function owns (locals; constant tables for the top)."""
@@ -354,151 +381,76 @@ class Estimator:
     def _body(self, root: Loop | Function, copies: int, ranges: dict, flatten_all: bool) -> list[_Node]:
         """The nodes of one body in program order: ``copies`` copies of a loop's body (its
         fully unrolled sub-loops flattened in, the others as single steps), or a function's."""
-        nodes: list[_Node] = []
-        latest: dict[int, _Node] = {}
-        loads_of: dict[str, _Accesses] = defaultdict(_Accesses)
-        stores_of: dict[str, _Accesses] = defaultdict(_Accesses)
-        steps: list[_Node] = []  # sub-loops and calls: they run one after the other
+        return _Body(self, root, ranges, flatten_all).build(copies)
 
-        def depend(node: _Node, operand_ids) -> None:
-            for operand in operand_ids:
-                producer = latest.get(operand)
-                if producer is not None:
-                    node.deps.append(producer)
-
-        def order_memory(node: _Node, arrays, writes: bool) -> None:
-            """Reads wait for earlier writes that may alias; writes for earlier reads and writes."""
-            for array in arrays:
-                node.deps += stores_of[array].aliasing(node.index)
-                if writes:
-                    node.deps += loads_of[array].aliasing(node.index)
-                (stores_of if writes else loads_of)[array].add(node)
-
-        def add_step(node: _Node, operand_ids, ops: list[Op], loads, stores) -> None:
-            depend(node, operand_ids)
-            node.deps += steps[-1:]
-            steps.append(node)
-            order_memory(node, loads | stores, True)
-            for op in ops:
-                latest[op.id] = node
-            nodes.append(node)
-
-        def add_op(op: Op, env: dict, carried: dict, folding: bool) -> None:
-            if op.kind == "call" and op.callee in self.kernel.functions:
-                if flatten_all or self._inlined(op.callee):
-                    expand(self.kernel.functions[op.callee], env, {}, folding)
-                    node = _Node("join", op)
-                    depend(node, op.operands)
-                    latest[op.id] = node
-                    nodes.append(node)
-                else:
-                    timed = self.function_timed(op.callee)
-                    add_step(_Node("timed", op, timed), op.operands, [op], timed.loads, timed.stores)
-                return
-            node = _Node(op.kind, op)
-            if op.kind == "phi":
-                if op.id in carried:
-                    node.deps.append(carried[op.id])
-            else:
-                depend(node, op.operands)
-                depend(node, op.index_operands)
-            node.bits = type_bits(op.type)
-            if op.kind in ("load", "store"):
-                array, node.register = self._memory_of(op)
-                node.array = op.array
-                node.index = [None if i is None else _substitute(i, env) for i in op.index or [None]]
-                bank, node.exact = self._bank(array, op.index or [None], env, ranges)
-                node.port = (op.array, 0 if bank == "?" else bank)
-                order_memory(node, [op.array], op.kind == "store")
-            latest[op.id] = node
-            nodes.append(node)
-
-        def expand(region: Loop | Function, env: dict, carried: dict, folding: bool) -> None:
-            for item in self._items(region, folding):
-                if not isinstance(item, Loop):
-                    add_op(item, env, carried, folding)
-                elif flatten_all or (item.trip_count and self.unroll.get(item.name, 1) >= item.trip_count):
-                    expand_loop(item, env, item.trip_count, full=True)
-                else:
-                    ops, outside, loads, stores = self._subtree_of(item)
-                    add_step(_Node("timed", None, self.loop_timed(item)), outside, ops, loads, stores)
-
-        def expand_loop(loop: Loop, env: dict, count: int, full: bool) -> None:
-            for copy in range(count):
-                inner = dict(env)
-                if loop.induction:
-                    inner[loop.induction] = (0, copy) if full else (count, copy)
-                carried = {op.id: latest[op.carried_from] for op in loop.ops
-                           if op.kind == "phi" and copy > 0 and op.carried_from in latest}
-                # addresses in fully unrolled copies are constants the tool folds away
-                expand(loop, inner, carried, full)
-
-        if isinstance(root, Loop):
-            expand_loop(root, {}, copies, full=False)
-        else:
-            expand(root, {}, {}, False)
-        for position, node in enumerate(nodes):
-            node.order = position
-        return nodes
-
-    def _memory_of(self, op: Op) -> tuple[Array | None, bool]:
-        """The array an access touches and whether its banks are registers."""
-        if op.id not in self._memories:
+    def _facts_of(self, op: Op) -> _OpFacts:
+        """The facts of an op (an integer product with a constant is shifts and adds)."""
+        kind = op.kind
+        if kind == "phi" or (kind == "cast" and not op.type.startswith("f")):
+            facts = _OpFacts("free", type_bits(op.type))
+        elif kind in ("load", "store"):
             array = self._array(op.array, self.function_of[op.id])
-            self._memories[op.id] = array, self._banking(array)[2] == 1
-        return self._memories[op.id]
+            facts = _OpFacts("register" if self._banking(array)[2] == 1 else "memory", type_bits(op.type))
+            facts.array = array
+            facts.dim, facts.banks, _ = self._banking(array)
+            if facts.banks > 1:
+                part = self.partition[array.name]
+                facts.scheme = "element" if part.dim == 0 else "block" if part.type == "block" else "cyclic"
+                facts.block = math.ceil(array.dims[facts.dim] / facts.banks)
+            facts.index = [None if i is None else _compile_affine(i) for i in op.index or [None]]
+        else:
+            if kind == "mul" and not op.type.startswith("f") and len(op.operands) < 2:
+                kind = "add"
+            key = (kind, op.type)
+            if key not in self._operators:
+                operator = self.target.operator(kind, op.type)
+                self._operators[key] = operator, self.target.stages(operator, self.clock_ns)
+            operator, stages = self._operators[key]
+            facts = _OpFacts("pipelined" if stages else "chained", type_bits(op.type))
+            facts.operator, facts.stages, facts.core = operator, stages, f"{op.kind}.{op.type}"
+            facts.stage_ns = operator.delay_ns / stages if stages else operator.delay_ns
+        self._op_facts[op.id] = facts
+        return facts
 
     def _inlined(self, function: str) -> bool:
         if function in self.inline:
             return self.inline[function]
         return not self.kernel.loops_of(function)  # the tool inlines small loop-free functions itself
 
-    def _operator(self, node: _Node) -> tuple[Operator, int]:
-        """The operator bound to a node and its stages at the clock; an integer product with a
-        constant is shifts and adds."""
-        kind = node.kind
-        if kind == "mul" and not node.op.type.startswith("f") and len(node.op.operands) < 2:
-            kind = "add"
-        key = (kind, node.op.type)
-        if key not in self._operators:
-            operator = self.target.operator(kind, node.op.type)
-            self._operators[key] = operator, self.target.stages(operator, self.clock_ns)
-        return self._operators[key]
-
     # ----- scheduling --------------------------------------------------------------------------
     def _timing(self, node: _Node, cycle: int, ns: float, ii: int | None, ports: tuple | None) -> None:
         """Place one node whose inputs are ready at (cycle, ns); ``ports`` holds the bookings of
         bank ports (None: ports ignored)."""
-        kind = node.kind
-        if kind in ("phi", "join") or (kind == "cast" and not node.op.type.startswith("f")):
+        facts = node.facts
+        timing = facts.timing
+        if timing == "free":
             node.start = node.finish = (cycle, ns)
-        elif kind == "timed":
+        elif timing == "timed":
             start = cycle + (ns > 0)
             node.start, node.finish = (start, 0.0), (start + node.timed.latency, 0.0)
-        elif kind in ("load", "store") and node.register:
+        elif timing == "register":
             mux = 0.0 if node.exact else self.target.logic_level_ns * 2
             if ns + mux > self.usable:
                 cycle, ns = cycle + 1, 0.0
             node.start = (cycle, ns)
-            node.finish = (cycle, ns + mux) if kind == "load" else (cycle + 1, 0.0)
-        elif kind in ("load", "store"):
+            node.finish = (cycle, ns + mux) if node.kind == "load" else (cycle + 1, 0.0)
+        elif timing == "memory":
             start = cycle + (ns + 0.5 > self.usable)
             if ports is not None:
                 start = self._book_port(ports[0][node.port], ports[1][node.port], start, ii)
             out = self.target.memory.clock_to_out_ns + (0.0 if node.exact else self.target.logic_level_ns)
-            node.start, node.finish = (start, 0.0), (start + 1, out if kind == "load" else 0.0)
+            node.start, node.finish = (start, 0.0), (start + 1, out if node.kind == "load" else 0.0)
+        elif timing == "pipelined":
+            if facts.stage_ns > self.max_path_ns:
+                self.max_path_ns = facts.stage_ns
+            start = cycle + (ns + facts.stage_ns > self.usable)
+            node.start, node.finish = (start, 0.0), (start + facts.stages, 0.0)
         else:
-            operator, stages = self._operator(node)
-            if stages:
-                stage_ns = operator.delay_ns / stages
-                self.max_path_ns = max(self.max_path_ns, stage_ns)
-                start = cycle + (ns + stage_ns > self.usable)
-                node.start, node.finish = (start, 0.0), (start + stages, 0.0)
-            else:
-                if ns > 0 and ns + operator.delay_ns > self.usable:
-                    cycle, ns = cycle + 1, 0.0
-                node.start, node.finish = (cycle, ns), (cycle, ns + operator.delay_ns)
-        self.max_path_ns = max(self.max_path_ns, node.finish[1])
+            if ns > 0 and ns + facts.stage_ns > self.usable:
+                cycle, ns = cycle + 1, 0.0
+            node.start, node.finish = (cycle, ns), (cycle, ns + facts.stage_ns)
+        if node.finish[1] > self.max_path_ns:
+            self.max_path_ns = node.finish[1]
 
     @staticmethod
     def _book_port(booked: Counter, jumps: dict, cycle: int, ii: int | None) -> int:
@@ -523,34 +475,40 @@ class Estimator:
         ports = (defaultdict(Counter), defaultdict(dict))
         length = 1
         for node in nodes:
-            cycle, ns = max((d.finish for d in node.deps), default=(0, 0.0))
+            cycle, ns = max([d.finish for d in node.deps]) if node.deps else (0, 0.0)
             self._timing(node, cycle, ns, ii, ports)
             length = max(length, node.finish[0] + (node.finish[1] > 0))
         return length
 
-    def _path_cycles(self, source: _Node, sinks: list[_Node], nodes: list[_Node]) -> list[int]:
-        """Cycles from ``source`` starting to each sink finishing, along dependences only."""
-        self._timing(source, 0, 0.0, None, None)
-        reached = {id(source)}
-        for node in nodes[source.order + 1: max(s.order for s in sinks) + 1]:
-            ready = [d.finish for d in node.deps if id(d) in reached]
+    def _path_cycles(self, sources: list[_Node], sinks: list[_Node], nodes: list[_Node]) -> list[int]:
+        """Cycles from a source starting (the latest of them) to each sink finishing, along
+        dependences only."""
+        first = min(s.order for s in sources)
+        for source in sources:
+            self._timing(source, 0, 0.0, None, None)
+        reached, starts = {sources[0]}, set(sources)
+        for node in nodes[first + 1: max(s.order for s in sinks) + 1]:
+            ready = [d.finish for d in node.deps if d in reached]
             if ready:
                 self._timing(node, *max(ready), None, None)
-                reached.add(id(node))
-        return [s.finish[0] + (s.finish[1] > 0) if id(s) in reached else 0 for s in sinks]
+                reached.add(node)
+            elif node in starts:
+                reached.add(node)
+        return [s.finish[0] + (s.finish[1] > 0) if s in reached else 0 for s in sinks]
 
     # ----- binding -----------------------------------------------------------------------------
     def _bind(self, nodes: list[_Node], ii: int | None, length: int) -> _Resources:
         resources = _Resources()
         starts: dict[str, Counter] = defaultdict(Counter)
         counts: Counter = Counter()
-        first_use: dict[int, int] = {}
-        last_use: dict[int, int] = {}
         callees: dict[str, _Resources] = {}
         for node in nodes:
+            cycle = node.start[0]
             for dep in node.deps:
-                first_use[id(dep)] = min(first_use.get(id(dep), node.start[0]), node.start[0])
-                last_use[id(dep)] = max(last_use.get(id(dep), 0), node.start[0])
+                if dep.first_use < 0 or cycle < dep.first_use:
+                    dep.first_use = cycle
+                if cycle > dep.last_use:
+                    dep.last_use = cycle
         for node in nodes:
             if node.kind == "timed":
                 if node.op is not None:
@@ -558,15 +516,15 @@ class Estimator:
                 else:
                     resources.merge_sequential(node.timed.resources)
                 continue
+            facts = node.facts
             if node.kind == "load" and not node.exact:  # a read multiplexer over the banks, per port
-                banks = self._banking(self._memory_of(node.op)[0])[1]
-                key = f"mux{banks}.{node.op.type}"
+                key = f"mux{facts.banks}.{node.op.type}"
                 counts[key] += 1
                 starts[key][node.start[0] % ii if ii else node.start[0]] += 1
-            if node.kind in ("phi", "join", "load", "store"):
+            operator = facts.operator
+            if operator is None:
                 continue
-            operator = self._operator(node)[0]
-            key = f"{node.kind}.{node.op.type}"
+            key = facts.core
             if operator.shareable:
                 counts[key] += 1
                 starts[key][node.start[0] % ii if ii else node.start[0]] += 1
@@ -576,9 +534,9 @@ class Estimator:
                 resources.dsp += operator.dsp
             # a value crossing a clock edge is registered; scheduled as late as its first use
             # allows, it lives from there to its last use (one register per cycle when pipelined)
-            if last_use.get(id(node), 0) > node.finish[0]:
-                lifetime = last_use[id(node)] - max(first_use[id(node)] - 1, node.finish[0])
-                resources.ff += node.bits * (lifetime if ii else 1)
+            if node.last_use > node.finish[0]:
+                lifetime = node.last_use - max(node.first_use - 1, node.finish[0])
+                resources.ff += facts.bits * (lifetime if ii else 1)
         for key, count in counts.items():
             units = math.ceil(count / ii) if ii else max(starts[key].values())
             if key.startswith("mux"):
@@ -675,7 +633,7 @@ class Estimator:
         return _Timed(latency, resources, *self._subtree_of(loop)[2:])
 
     def _res_mii(self, nodes: list[_Node]) -> tuple[int, str]:
-        demand = Counter(n.port for n in nodes if n.kind in ("load", "store") and not n.register)
+        demand = Counter(n.port for n in nodes if n.facts.timing == "memory")
         if not demand:
             return 1, ""
         port, count = demand.most_common(1)[0]
@@ -689,19 +647,32 @@ class Estimator:
         own = {op.id for op in loop.ops}
         for node in nodes:
             if node.kind == "phi" and not node.deps and node.op.id in own and node.op.carried_from in last:
-                cycles = self._path_cycles(node, [last[node.op.carried_from]], nodes)[0]
+                cycles = self._path_cycles([node], [last[node.op.carried_from]], nodes)[0]
                 if cycles > best:
                     best, what = cycles, node.op.var or "a carried scalar"
-        stores = [n for n in nodes if n.kind == "store"]
-        for load in [n for n in nodes if n.kind == "load" and any(s.array == n.array for s in stores)]:
-            sinks = [s for s in stores if s.array == load.array and s.order > load.order]
-            distances = [_carried_distance(load.index, s.index, loop.induction) for s in sinks]
-            sinks = [s for s, d in zip(sinks, distances) if d]
-            if not sinks:
+        loads_of: dict[str, list[_Node]] = defaultdict(list)
+        stores_of: dict[str, list[_Node]] = defaultdict(list)
+        for node in nodes:
+            if node.kind in ("load", "store"):
+                (loads_of if node.kind == "load" else stores_of)[node.array].append(node)
+        for array, stores in stores_of.items():
+            loads = loads_of.get(array, [])
+            if loads and all(n.alias_key is None for n in loads + stores):
+                # unknown indices: every later store may be read one iteration on, so one walk from
+                # all the loads at once finds each store's longest cycle
+                cycles = max(self._path_cycles(loads, stores, nodes))
+                if cycles > best:
+                    best, what = cycles, f"array {array}"
                 continue
-            for cycles, distance in zip(self._path_cycles(load, sinks, nodes), [d for d in distances if d]):
-                if math.ceil(cycles / distance) > best:
-                    best, what = math.ceil(cycles / distance), f"array {load.array}"
+            stores_at = _StoresByIndex(stores, loop.induction)
+            for load in loads:
+                carried = [(s, d) for s, d in stores_at.carried(load) if s.order > load.order]
+                if not carried:
+                    continue
+                sinks, distances = zip(*carried)
+                for cycles, distance in zip(self._path_cycles([load], list(sinks), nodes), distances):
+                    if math.ceil(cycles / distance) > best:
+                        best, what = math.ceil(cycles / distance), f"array {array}"
         return best, what
 
     def function_timed(self, name: str) -> _Timed:
@@ -715,7 +686,8 @@ class Estimator:
         return self._timed[name]
 
     def run(self) -> Estimate:
-        top = self.function_timed(self.kernel.top)
+        with _cyclic_collector_paused():
+            top = self.function_timed(self.kernel.top)
         lut, ff, dsp = self._core_cost(top.resources.cores)
         lut += top.resources.lut
         ff += top.resources.ff
@@ -729,6 +701,126 @@ class Estimator:
                         dsp=dsp, bram=bram, clock_ns=round(clock, 3),
                         loops=[self.loop_reports[n] for n in self.kernel.loops if n in self.loop_reports],
                         notes=self.notes)
+
+
+class _Body:
+    """Builds the nodes of one body with their dependences: data, memory order and steps.
+    (A class rather than nested closures, so that no reference cycle keeps the nodes alive.)"""
+
+    def __init__(self, estimator: Estimator, root: Loop | Function, ranges: dict, flatten_all: bool):
+        self.estimator, self.root, self.ranges, self.flatten_all = estimator, root, ranges, flatten_all
+        self.nodes: list[_Node] = []
+        self.latest: dict[int, _Node] = {}
+        self.loads_of: dict[str, _Accesses] = defaultdict(_Accesses)
+        self.stores_of: dict[str, _Accesses] = defaultdict(_Accesses)
+        self.steps: list[_Node] = []  # sub-loops and calls: they run one after the other
+
+    def build(self, copies: int) -> list[_Node]:
+        if isinstance(self.root, Loop):
+            self.expand_loop(self.root, {}, copies, full=False)
+        else:
+            self.expand(self.root, {}, {}, False)
+        for position, node in enumerate(self.nodes):
+            node.order = position
+        return self.nodes
+
+    def depend(self, node: _Node, operand_ids) -> None:
+        latest = self.latest
+        for operand in operand_ids:
+            producer = latest.get(operand)
+            if producer is not None:
+                node.deps.append(producer)
+
+    def order_memory(self, node: _Node, arrays, writes: bool) -> None:
+        """Reads wait for earlier writes that may alias; writes for earlier reads and writes."""
+        for array in arrays:
+            node.deps += self.stores_of[array].aliasing(node)
+            if writes:
+                node.deps += self.loads_of[array].aliasing(node)
+            (self.stores_of if writes else self.loads_of)[array].add(node)
+
+    def add_step(self, node: _Node, operand_ids, ops: list[Op], loads, stores) -> None:
+        self.depend(node, operand_ids)
+        node.deps += self.steps[-1:]
+        self.steps.append(node)
+        self.order_memory(node, loads | stores, True)
+        for op in ops:
+            self.latest[op.id] = node
+        self.nodes.append(node)
+
+    def add_op(self, op: Op, env: dict, carried: dict, folding: bool) -> None:
+        estimator = self.estimator
+        if op.kind == "call" and op.callee in estimator.kernel.functions:
+            if self.flatten_all or estimator._inlined(op.callee):
+                self.expand(estimator.kernel.functions[op.callee], env, {}, folding)
+                node = _Node("join", op, _FREE)
+                self.depend(node, op.operands)
+                self.latest[op.id] = node
+                self.nodes.append(node)
+            else:
+                timed = estimator.function_timed(op.callee)
+                self.add_step(_Node("timed", op, _TIMED, timed), op.operands, [op], timed.loads, timed.stores)
+            return
+        facts = estimator._op_facts.get(op.id) or estimator._facts_of(op)
+        node = _Node(op.kind, op, facts)
+        if op.kind == "phi":
+            if op.id in carried:
+                node.deps.append(carried[op.id])
+        else:
+            self.depend(node, op.operands)
+            self.depend(node, op.index_operands)
+        if facts.index is not None:
+            node.array = op.array
+            node.index = index = [None if i is None else _substitute(i, env) for i in facts.index]
+            if None not in index:
+                node.alias_key = tuple(i[0] for i in index), tuple(i[1] for i in index)
+            if facts.banks == 1:
+                node.port = (op.array, 0)
+            else:
+                bank, node.exact = estimator._bank(facts, index, self.ranges)
+                node.port = (op.array, 0 if bank == "?" else bank)
+            self.order_memory(node, [op.array], op.kind == "store")
+        self.latest[op.id] = node
+        self.nodes.append(node)
+        if len(self.nodes) > MAX_BODY_OPERATIONS:
+            raise Infeasible(f"{self.root.name}: unrolling flattens more than {MAX_BODY_OPERATIONS:,} operations "
+                             f"into one body (Vitis stops such unrolling: XFORM 203-504)")
+
+    def expand(self, region: Loop | Function, env: dict, carried: dict, folding: bool) -> None:
+        estimator = self.estimator
+        for item in estimator._items(region, folding):
+            if not isinstance(item, Loop):
+                self.add_op(item, env, carried, folding)
+            elif self.flatten_all or (item.trip_count and estimator.unroll.get(item.name, 1) >= item.trip_count):
+                self.expand_loop(item, env, item.trip_count, full=True)
+            else:
+                ops, outside, loads, stores = estimator._subtree_of(item)
+                self.add_step(_Node("timed", None, _TIMED, estimator.loop_timed(item)), outside, ops, loads, stores)
+
+    def expand_loop(self, loop: Loop, env: dict, count: int, full: bool) -> None:
+        latest = self.latest
+        for copy in range(count):
+            inner = dict(env)
+            if loop.induction:
+                inner[loop.induction] = (0, copy) if full else (count, copy)
+            carried = {op.id: latest[op.carried_from] for op in loop.ops
+                       if op.kind == "phi" and copy > 0 and op.carried_from in latest}
+            # addresses in fully unrolled copies are constants the tool folds away
+            self.expand(loop, inner, carried, full)
+
+
+@contextmanager
+def _cyclic_collector_paused():
+    """An estimate allocates many short-lived objects without reference cycles (reference
+    counting frees them); meanwhile the cyclic collector would rescan the long-lived kernel IR
+    and caches every few hundred allocations, which took about 40% of the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _arrays_accessed(ops: list[Op]) -> tuple[frozenset, frozenset]:
@@ -752,19 +844,26 @@ def _kernel_facts(kernel: Kernel) -> tuple[dict[int, str], set[int], set[int]]:
     return function_of, _live_ops(ops), _foldable(ops)
 
 
-def _substitute(affine: dict, env: dict) -> tuple[dict, int]:
-    """An affine index with unrolled copies substituted: (unknown terms, constant).
-    ``env`` maps an induction variable to (multiplier, offset): v = multiplier * v' + offset."""
-    unknown: dict[str, int] = {}
-    const = affine.get("", 0)
-    for var, coef in affine.items():
-        if not var:
-            continue
-        mult, offset = env.get(var, (1, 0))
-        const += coef * offset
-        if mult:
-            unknown[var] = unknown.get(var, 0) + coef * mult
-    return unknown, const
+def _compile_affine(affine: dict) -> tuple[int, tuple]:
+    """An affine index as (constant, sorted (variable, coefficient) pairs)."""
+    return affine.get("", 0), tuple(sorted((var, coef) for var, coef in affine.items() if var))
+
+
+def _substitute(affine: tuple[int, tuple], env: dict) -> tuple[tuple, int]:
+    """A compiled affine index with unrolled copies substituted: (unknown terms as sorted
+    (variable, coefficient) pairs, constant). ``env`` maps an induction variable to
+    (multiplier, offset): v = multiplier * v' + offset."""
+    const, terms = affine
+    unknown = []
+    for var, coef in terms:
+        if var in env:
+            mult, offset = env[var]
+            const += coef * offset
+            if mult:
+                unknown.append((var, coef * mult))
+        else:
+            unknown.append((var, coef))
+    return tuple(unknown), const
 
 
 def _may_alias(first: list, second: list) -> bool:
@@ -776,29 +875,74 @@ def _may_alias(first: list, second: list) -> bool:
     return True
 
 
-def _carried_distance(load: list, store: list, induction: str | None) -> int:
-    """Iterations between a store and a later iteration's load of the same element (0: none)."""
-    if len(load) != len(store) or any(i is None for i in load + store):
-        return 1
+class _StoresByIndex:
+    """The stores to one array in a pipelined body, indexed so that the stores a later
+    iteration's load may read, and at how many iterations' distance, are found without
+    comparing every load with every store."""
+
+    def __init__(self, stores: list[_Node], induction: str | None):
+        self.induction = induction
+        self.unindexed: list[_Node] = []
+        self.shapes: dict[tuple, dict[tuple, list[_Node]]] = {}  # index terms -> constants -> stores
+        for store in stores:
+            if store.alias_key is None:
+                self.unindexed.append(store)
+            else:
+                terms, offsets = store.alias_key
+                self.shapes.setdefault(terms, {}).setdefault(offsets, []).append(store)
+        self.bounds = {terms: (tuple(map(min, zip(*by_offsets))), tuple(map(max, zip(*by_offsets))))
+                       for terms, by_offsets in self.shapes.items()}
+
+    def _split(self, terms: tuple) -> tuple[tuple, int]:
+        """A dimension's terms other than the induction variable, and its coefficient."""
+        return tuple(t for t in terms if t[0] != self.induction), dict(terms).get(self.induction, 0)
+
+    def carried(self, load: _Node) -> list[tuple[_Node, int]]:
+        """(store, distance in iterations) for every store that ``load`` may read a later
+        iteration. A dimension whose terms other than the induction variable match on both
+        sides tells the distance (or that the elements never meet); one that does not match
+        tells nothing, and with nothing told the distance is 1."""
+        found = [(s, 1) for s in self.unindexed]
+        if load.alias_key is None:
+            return found + [(s, 1) for by in self.shapes.values() for group in by.values() for s in group]
+        terms, offsets = load.alias_key
+        mine = [self._split(t) for t in terms]
+        for shape, by_offsets in self.shapes.items():
+            if len(shape) != len(terms):
+                found += [(s, 1) for group in by_offsets.values() for s in group]
+                continue
+            known = [d for d, t in enumerate(shape) if self._split(t) == mine[d]]
+            steps = [mine[d][1] for d in range(len(terms))]
+            if len(known) == len(terms) and any(steps):
+                # every dimension is known: the stores a later iteration reads sit at fixed offsets
+                low, high = self.bounds[shape]
+                span = max(max(abs(low[d] - offsets[d]), abs(high[d] - offsets[d])) // abs(steps[d])
+                           for d in known if steps[d])
+                for distance in range(1, span + 1):
+                    target = tuple(o + distance * c for o, c in zip(offsets, steps))
+                    found += [(s, distance) for s in by_offsets.get(target, [])]
+                continue
+            for other, group in by_offsets.items():
+                distance = _distance(offsets, other, steps, known)
+                if distance:
+                    found += [(s, distance) for s in group]
+        return found
+
+
+def _distance(load: tuple, store: tuple, steps: list[int], known: list[int]) -> int:
+    """Iterations from a store at constant offsets ``store`` to a later load at ``load`` of
+    the same element, over the dimensions that are ``known``; 0 when they never meet."""
     distance = None
-    for (l_terms, l_const), (s_terms, s_const) in zip(load, store):
-        if {k: v for k, v in l_terms.items() if k != induction} != {k: v for k, v in s_terms.items() if k != induction}:
-            return 1
-        l_coef, s_coef = l_terms.get(induction, 0), s_terms.get(induction, 0)
-        if l_coef != s_coef:
-            return 1
-        delta = s_const - l_const
-        if l_coef == 0:
+    for d in known:
+        delta = store[d] - load[d]
+        if steps[d] == 0:
             if delta:
                 return 0
             continue
-        if delta % l_coef:
+        if delta % steps[d] or delta // steps[d] <= 0 or distance not in (None, delta // steps[d]):
             return 0
-        steps = delta // l_coef
-        if steps <= 0 or (distance is not None and steps != distance):
-            return 0
-        distance = steps
-    return distance if distance is not None else 1
+        distance = delta // steps[d]
+    return distance or 1
 
 
 def _live_ops(ops: dict[int, Op]) -> set[int]:

@@ -49,7 +49,8 @@ def directives(kernel: Kernel, config: Configuration) -> list[Directive]:
             complete = unroll == loop.trip_count
             found.append(Directive("unroll", loop.function, loop=loop.name, factor=None if complete else unroll))
         if values.get(f"{loop.name}.pipeline") == "on":
-            found.append(Directive("pipeline", loop.function, loop=loop.name, ii=values[f"{loop.name}.ii"]))
+            found.append(Directive("pipeline", loop.function, loop=loop.name,
+                                   ii=values.get(f"{loop.name}.ii", 1)))  # a space without an ii knob: the tool's default
     for name in dict.fromkeys(n.rsplit(".", 1)[0] for n in values if n.endswith(".partition")):
         partition = values[f"{name}.partition"]
         if partition != "none":

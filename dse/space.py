@@ -536,16 +536,23 @@ def _unroll_factors(trip: int) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
-def _copies_when_unrolled(loop: Loop, loops: dict[str, Loop]) -> float:
-    """Copies of the innermost bodies if everything inside ``loop`` were unrolled."""
-    if not loop.children:
-        return 1
+def _copies_when_unrolled(loop: Loop, kernel: Kernel) -> float:
+    """Copies of the innermost bodies if everything inside ``loop`` were unrolled, the loops
+    of the functions it calls included (pipelining a loop flattens those too)."""
+    return _copies_inside([kernel.loops[c] for c in loop.children], loop.calls, kernel)
+
+
+def _copies_inside(loops: list[Loop], calls: list[str], kernel: Kernel) -> float:
     total = 0.0
-    for child in (loops[c] for c in loop.children):
-        if child.trip_count is None:
+    for loop in loops:
+        if loop.trip_count is None:
             return math.inf
-        total += child.trip_count * _copies_when_unrolled(child, loops)
-    return total
+        total += loop.trip_count * _copies_when_unrolled(loop, kernel)
+    for callee in calls:
+        function = kernel.functions.get(callee)
+        if function is not None and kernel.loops_of(callee):
+            total += _copies_inside([l for l in kernel.loops_of(callee) if l.parent is None], function.calls, kernel)
+    return total or 1
 
 
 def _descendants(loop: Loop, loops: dict[str, Loop]) -> list[Loop]:
@@ -578,7 +585,7 @@ def derive_space(kernel: Kernel, name: str, source: str | None = None, clock_ns:
 
     knobs["clock.period_ns"] = Knob("clock", "clock", "period_ns", (float(clock_ns),))
     for loop in loops.values():
-        copies = _copies_when_unrolled(loop, loops)
+        copies = _copies_when_unrolled(loop, kernel)
         inner_levels = max((d.depth for d in _descendants(loop, loops)), default=loop.depth) - loop.depth
         if loop.trip_count:
             facts[f"{loop.name}.trip"] = loop.trip_count

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from dse import Space, read_kernel, resolve_kernel
-from dse.estimate import Estimator
-from dse.render import directives
+from dse.estimate import Estimator, Infeasible
+from dse.render import Directive, directives
 from dse.space import derive_space
 from dse.targets import TARGETS, get_target
 
@@ -89,6 +89,24 @@ def test_memory_recurrence_and_memory_mapping():
     registers = estimate(kernel, space, count__pipeline="on", count__ii=1, buf__partition="complete")
     assert registers.bram == 0
     assert registers.ff > 1024 * 64 > result.ff  # one register per bit of buf
+
+
+def test_memory_recurrence_distance():
+    kernel = read_kernel(HERE / "kernels" / "recur.c")
+    space = derive_space(kernel, "recur")
+    result = estimate(kernel, space, near__pipeline="on", near__ii=1, far__pipeline="on", far__ii=1,
+                      same__pipeline="on", same__ii=1)
+    # a[i] = a[i-1] * 0.5: load, dmul (6 stages at 10 ns), store = 9 cycles around the recurrence
+    assert (loop(result, "near").ii, loop(result, "near").limited_by) == (9, "recurrence on array a")
+    assert loop(result, "far").ii == 3  # b[i] = b[i-4] * 0.5: the same 9 cycles over 4 iterations
+    assert loop(result, "same").ii == 1  # c[i] = c[i] * 0.5 reads what no earlier iteration wrote
+
+
+def test_flattening_beyond_what_a_tool_would_build_is_infeasible():
+    kernel = read_kernel(resolve_kernel("sort_radix").path)
+    # pipelining sort_1 would flatten the 2048-iteration loops of every function it calls
+    with pytest.raises(Infeasible, match="sort_1: unrolling flattens more than 60,000 operations"):
+        Estimator(kernel, [Directive("pipeline", "ss_sort", loop="sort_1", ii=1)], get_target("xc7z020"), 10.0).run()
 
 
 def test_targets_and_clock(gemm):

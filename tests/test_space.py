@@ -161,6 +161,12 @@ def test_gemm_space_has_the_expected_knobs():
     assert space.count() == 182939
 
 
+def test_no_pipeline_on_a_loop_whose_callees_loop():
+    space = Space.load(bundled("pragmas") / "sort_radix.toml")
+    assert "sort_1.unroll" in space.knobs and "sort_1.pipeline" not in space.knobs  # sort_1 calls 2048-trip loops
+    assert "local_2.pipeline" in space.knobs
+
+
 def test_space_cli_writes_a_loadable_file(run_cli, tmp_path):
     out = tmp_path / "s.toml"
     code, _, err = run_cli("space", "stencil3d", "-o", out)

@@ -105,6 +105,21 @@ def test_failures_and_timeouts_are_results(tmp_path, monkeypatch):
     assert rows[1]["latency_cycles"] == 1.0
 
 
+def test_a_design_no_tool_would_build_is_recorded_infeasible(run_cli, tmp_path):
+    space = (bundled("pragmas") / "sort_radix.toml").read_text()
+    space = space.replace("[loops.sort_1]\n", "[loops.sort_1]\npipeline = [\"on\"]\n")
+    (tmp_path / "s.toml").write_text(space)
+    db = tmp_path / "i.sqlite"
+    code, _, err = run_cli("sweep", "sort_radix", "--space", tmp_path / "s.toml", "--budget", 2, "--jobs", 1,
+                           "--db", db)
+    assert code == 0, err
+    assert "2 infeasible" in err
+    with Store(db) as store:
+        rows = list(store.rows())
+    assert [r["status"] for r in rows] == ["infeasible"] * 2 and rows[0]["latency_cycles"] is None
+    assert "sort_1: unrolling flattens more than 60,000 operations" in rows[0]["error"]
+
+
 def test_dask_executor_on_a_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     space = Space.load(bundled("pragmas") / "gemm_ncubed.toml")

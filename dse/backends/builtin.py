@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..estimate import Estimator
+from ..estimate import Estimator, Infeasible
 from ..frontend import read_kernel
 from ..ir import Kernel
 from ..render import directives
@@ -48,7 +48,11 @@ class BuiltinBackend(Backend):
         if len(cache) > 50_000:
             cache.clear()
         target = get_target(point.target)
-        estimate = Estimator(kernel, directives(kernel, point.config), target, point.clock_ns, cache).run()
+        try:
+            estimate = Estimator(kernel, directives(kernel, point.config), target, point.clock_ns, cache).run()
+        except Infeasible as why:
+            return Result("infeasible", tool_version=self.version(), runtime_s=time.perf_counter() - started,
+                          error=str(why))
         metrics = {
             "latency_cycles": estimate.latency_cycles, "ii": estimate.interval, "lut": estimate.lut,
             "ff": estimate.ff, "dsp": estimate.dsp, "bram": estimate.bram, "clock_ns_est": estimate.clock_ns,
