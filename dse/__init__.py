@@ -3,7 +3,9 @@
 Public API: read a kernel (:func:`read_kernel`), build or load its directive
 space (:func:`derive_space`, :meth:`Space.load`), pick configurations
 (:meth:`Space.configuration`, :meth:`Space.sample`, :meth:`Space.enumerate`) and
-render them for an HLS tool (:func:`render`).
+render them for an HLS tool (:func:`render`); estimate them (:class:`Estimator`),
+keep results (:class:`Store`), load them as tables (:func:`load_table`) and learn
+surrogates from them (:class:`LinearSurrogate`, :class:`SurrogateModel`).
 """
 
 __version__ = "0.1.0"
@@ -15,8 +17,21 @@ from .kernels import KernelSource, bundled_kernels, resolve_kernel
 from .render import Directive, annotate_source, directives, render, render_tcl
 from .space import Configuration, Knob, Space, derive_space
 
+_LAZY = {  # modules that load scikit-learn or the estimator only when used
+    "Estimator": "estimate", "Store": "store", "load_table": "dataset", "KnobEncoder": "features",
+    "LinearSurrogate": "surrogates", "SurrogateModel": "surrogates",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'dse' has no attribute '{name}'")
+
+
 __all__ = [
-    "Array", "Configuration", "Directive", "DseError", "FrontendError", "Function", "Kernel", "KernelSource",
+    *_LAZY, "Array", "Configuration", "Directive", "DseError", "FrontendError", "Function", "Kernel", "KernelSource",
     "Knob", "Loop", "Op", "Space", "annotate_source", "bundled_kernels", "derive_space", "directives",
     "kernel_record", "read_kernel", "render", "render_tcl", "resolve_kernel",
 ]

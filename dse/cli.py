@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
 import sys
 from pathlib import Path
 
-import os
-import random
-
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .backends import get_backend
-from .dataset import export, results_frame
+from .dataset import export, load_table, results_frame
 from .errors import DseError
 from .executor import make_executor
 from .frontend import read_kernel, source_hash
@@ -40,8 +40,20 @@ Design-space exploration of HLS directives (hls-dse).
                               run many configurations through an HLS flow, in parallel
   dse export --db results.sqlite -o results.csv
                               one row per design point: knobs, status, metrics
+  dse train --data results.sqlite -o model.joblib
+                              fit surrogates that predict metrics from knobs
+  dse predict --model model.joblib --set inner.unroll=4 ...
+                              predicted metrics of configurations nobody synthesised
 
 KERNEL is a bundled kernel name (e.g. gemm_ncubed) or a path to a C file."""
+
+
+TRAIN_HELP = """\
+Fit, per metric, a family of linear surrogates (ridge and Bayesian ridge, on log or raw
+targets, with interactions between knobs of one loop nest or array, and with structural
+features of the kernel when it is known) and keep the one with the best cross-validated R².
+The seed paper's model (OLS on one-hot knobs) is scored beside it. Failed rows and empty
+metric cells are left out; duplicate configurations are merged."""
 
 
 def _add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
@@ -274,6 +286,120 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _knob_list(args: argparse.Namespace) -> list[str] | None:
+    """--knobs A,B, --knobs-file F (one per line) or the knobs of --space S; None: from the table."""
+    if args.knobs:
+        return [k.strip() for k in args.knobs.split(",") if k.strip()]
+    if args.knobs_file:
+        try:
+            return [line.strip() for line in Path(args.knobs_file).read_text().splitlines() if line.strip()]
+        except OSError as error:
+            raise DseError(f"{args.knobs_file}: cannot read ({error.strerror})") from None
+    if args.space:
+        return [k for k, knob in Space.load(args.space).knobs.items() if len(knob.values) > 1]
+    return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .report import plot_predictions
+    from .surrogates import train  # scikit-learn loads only for the commands that need it
+
+    knobs = _knob_list(args)
+    metrics = args.metrics.split(",") if args.metrics else None
+    table = load_table(args.data, knobs, metrics)
+    test = load_table(args.test, table.knobs, None) if args.test else None
+    if test is not None:
+        test.metrics = [m for m in table.metrics if m in test.frame]
+    kernel_name = args.kernel or (table.kernel if table.kernel in bundled_kernels() else None)
+    kernel = read_kernel(resolve_kernel(kernel_name).path) if kernel_name else None
+    with Progress(TextColumn("training {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                  disable=args.json or not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"{len(table.frame)} rows", total=len(table.metrics))
+        model = train(table, kernel, args.target, args.folds, test, progress=lambda _: bar.advance(task))
+    model.save(args.output)
+    keys = ("cv_r2", "cv_mape", "test_r2", "test_mape", "baseline_cv_r2", "baseline_test_r2")
+    if args.json:
+        print(json.dumps({"metrics": {m: {k: r[k] for k in keys if k in r} for m, r in model.report.items()}},
+                         indent=2))
+    else:
+        table_out = Table(title=f"{table.source}: {len(table.frame)} configurations, {len(table.knobs)} knobs"
+                                + (f", kernel features of {kernel_name}" if kernel else ""))
+        for column in ("metric", "model", "CV R²", "CV MAPE", *(("test R²", "test MAPE") if test else ()),
+                       "baseline CV R²", *(("baseline test R²",) if test else ())):
+            table_out.add_column(column, justify="left" if column in ("metric", "model") else "right")
+        for metric, r in model.report.items():
+            cells = [f"{r['cv_r2']:.3f}", f"{100 * r['cv_mape']:.1f}%"]
+            if test:
+                cells += [f"{r.get('test_r2', float('nan')):.3f}", f"{100 * r.get('test_mape', float('nan')):.1f}%"]
+            cells.append(f"{r['baseline_cv_r2']:.3f}")
+            if test:
+                cells.append(f"{r.get('baseline_test_r2', float('nan')):.3f}")
+            table_out.add_row(metric, r["model"], *cells)
+        Console().print(table_out)
+    if args.plot:
+        plot_predictions(model, test or table, args.plot)
+    print(f"{args.output}: surrogates for {', '.join(model.surrogates)}", file=sys.stderr)
+    return 0
+
+
+def _parse_setting(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise DseError(f"--set {text}: use KNOB=VALUE")
+    knob, value = text.split("=", 1)
+    return knob.strip(), value.strip()
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .surrogates import SurrogateModel
+
+    model = SurrogateModel.load(args.model)
+    if args.configs:
+        try:
+            frame = pd.read_csv(args.configs)
+        except (OSError, ValueError) as error:
+            raise DseError(f"{args.configs}: cannot read as CSV ({error})") from None
+        frame = frame[[c for c in frame.columns if c in model.knobs or c not in _RESULT_COLUMNS]]
+    elif args.set:
+        frame = pd.DataFrame([dict(_parse_setting(text) for text in args.set)])
+    else:
+        raise DseError("give --set KNOB=VALUE ... or --configs F.csv")
+    predicted = model.predict(frame)
+    target = TARGETS.get(model.target) if model.target else None
+    records = []
+    for index, row in predicted.iterrows():
+        record = {"config": {k: frame.at[index, k] if k in frame else None for k in model.knobs}}
+        for metric in model.surrogates:
+            record[metric] = {"mean": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
+        if target is not None:
+            capacity = {"lut": target.lut, "ff": target.ff, "dsp": target.dsp, "bram": target.bram18}
+            util = {m: 100 * row[m] / c for m, c in capacity.items() if m in model.surrogates}
+            record["utilisation_pct"] = util
+            record["fits"] = all(u <= 100 for u in util.values())
+        records.append(record)
+    if args.json:
+        print(json.dumps(records, indent=2, default=str))
+        return 0
+    out = Table(title=f"predicted by {args.model} (90% intervals)" + (f" on {target.name}" if target else ""))
+    out.add_column("#", justify="right")
+    for metric in model.surrogates:
+        out.add_column(metric, justify="right")
+    if target is not None:
+        out.add_column("fits", justify="center")
+    for position, record in enumerate(records):
+        cells = [f"{record[m]['mean']:,.0f} [{record[m]['low']:,.0f}, {record[m]['high']:,.0f}]"
+                 + (f" ({record['utilisation_pct'][m]:.1f}%)" if target is not None and m in record["utilisation_pct"]
+                    else "") for m in model.surrogates]
+        out.add_row(str(position), *cells, *((("yes" if record["fits"] else "no"),) if target is not None else ()))
+    Console().print(out)
+    return 0
+
+
+_RESULT_COLUMNS = {"kernel", "backend", "fidelity", "target", "clock_ns", "status", "runtime_s", "error",
+                   "config_hash", "latency_cycles", "ii", "lut", "ff", "dsp", "bram", "clock_ns_est", "fmax_mhz",
+                   "util_lut", "util_ff", "util_dsp", "util_bram"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dse", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -340,6 +466,38 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--db", required=True, metavar="FILE", help="SQLite results database")
     export_cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="out.csv or out.parquet")
     export_cmd.set_defaults(run=cmd_export)
+
+    train_cmd = commands.add_parser("train", help="fit surrogates that predict metrics from knobs",
+                                    description=TRAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train_cmd.add_argument("--data", required=True, metavar="FILE",
+                           help="a sweep database (.sqlite), an export, or any CSV/Parquet of knobs and metrics")
+    train_cmd.add_argument("--knobs", metavar="A,B,...", help="knob columns (default: a sweep's configuration)")
+    train_cmd.add_argument("--knobs-file", metavar="FILE", help="knob columns, one name per line")
+    train_cmd.add_argument("--space", metavar="FILE", help="take the knob columns from a space file")
+    train_cmd.add_argument("--metrics", metavar="A,B,...",
+                           help="metric columns (default: latency_cycles, ii, lut, ff, dsp, bram, clock_ns, "
+                                "fmax_mhz, whichever the table has)")
+    train_cmd.add_argument("--kernel", metavar="KERNEL",
+                           help="bundled kernel or C file: adds structural features from its IR "
+                                "(default: the sweep's kernel when it is bundled)")
+    train_cmd.add_argument("--target", help="device the metrics were measured on (default: the table's)")
+    train_cmd.add_argument("--test", metavar="FILE", help="a separate table to score the models on")
+    train_cmd.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
+    train_cmd.add_argument("--plot", metavar="FILE", help="predicted vs actual per metric: .png, .svg or .html")
+    train_cmd.add_argument("--json", action="store_true", help="print the scores as JSON")
+    train_cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="model file (model.joblib)")
+    train_cmd.set_defaults(run=cmd_train)
+
+    predict_cmd = commands.add_parser("predict", help="predict metrics of configurations with a trained model",
+                                      description="Predicted metrics with 90% intervals, utilisation of the "
+                                                  "model's target and whether the design fits it. Knobs not "
+                                                  "given take their first value.")
+    predict_cmd.add_argument("--model", required=True, metavar="FILE", help="written by dse train")
+    predict_cmd.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                             help="knob value of the configuration (repeatable)")
+    predict_cmd.add_argument("--configs", metavar="FILE.csv", help="one configuration per row, knobs as columns")
+    predict_cmd.add_argument("--json", action="store_true", help="print JSON")
+    predict_cmd.set_defaults(run=cmd_predict)
     return parser
 
 

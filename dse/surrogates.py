@@ -1,0 +1,268 @@
+"""Surrogates: linear models that predict a metric of a configuration before synthesis, with a
+standard deviation, chosen per metric by cross-validation; and the model file that carries
+them with their knob schema.
+
+Every surrogate is a scikit-learn regressor (``__init__`` stores parameters, ``fit`` returns
+self, learned attributes end in ``_``) whose ``predict(X, return_std=True)`` gives a mean and
+a standard deviation. The seed paper's model, ordinary least squares on one-hot knobs, is
+:data:`BASELINE` and is always reported beside the chosen one.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.linear_model import ARDRegression, BayesianRidge, LinearRegression, RidgeCV
+from sklearn.metrics import mean_absolute_percentage_error, r2_score
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.preprocessing import StandardScaler
+
+from .errors import DseError
+from .features import KnobEncoder
+from .ir import Kernel
+
+Z90 = 1.6448536269514722
+"""Half-width of a central 90% interval, in standard deviations."""
+
+
+class LinearSurrogate(RegressorMixin, BaseEstimator):
+    """A linear model of one metric over encoded knobs.
+
+    ``model``: ``ols``, ``ridge`` (regularisation chosen by leave-one-out), ``bayes`` (Bayesian
+    ridge) or ``ard``. ``log_target``: fit log(1 + y), so that effects multiply.
+    ``onehot``: encode every knob one-hot (the seed paper's encoding) instead of log2 factors.
+    ``interactions``/``kernel``: see :class:`dse.features.KnobEncoder`. ``bounded``: keep
+    predictions near the range seen in training."""
+
+    def __init__(self, knobs: list[str], model: str = "ridge", log_target: bool = True, interactions: bool = False,
+                 kernel: Kernel | None = None, onehot: bool = False, bounded: bool = True):
+        self.knobs = knobs
+        self.bounded = bounded
+        self.model = model
+        self.log_target = log_target
+        self.interactions = interactions
+        self.kernel = kernel
+        self.onehot = onehot
+
+    def _regressor(self):
+        return {"ols": LinearRegression, "ridge": lambda: RidgeCV(alphas=np.logspace(-4, 4, 17)),
+                "bayes": BayesianRidge, "ard": ARDRegression}[self.model]()
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X[self.knobs].astype(str) if self.onehot else X
+
+    def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
+        y = np.asarray(y, dtype=float)
+        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel).fit(self._features(X))
+        features = self.encoder_.transform(self._features(X))
+        self.scaler_ = StandardScaler().fit(features)
+        self.range_ = (float(y.min()), float(y.max()))
+        target = np.log1p(np.maximum(y, 0)) if self.log_target else y
+        self.regressor_ = self._regressor().fit(self.scaler_.transform(features), target)
+        residuals = target - self.regressor_.predict(self.scaler_.transform(features))
+        self.sigma_ = float(np.sqrt(np.mean(residuals ** 2) * len(y) / max(1, len(y) - 1)))
+        return self
+
+    def _latent(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation in the fitted scale (log or raw)."""
+        features = self.scaler_.transform(self.encoder_.transform(self._features(X)))
+        if self.model in ("bayes", "ard"):
+            return self.regressor_.predict(features, return_std=True)
+        return self.regressor_.predict(features), np.full(len(features), self.sigma_)
+
+    def _bounded(self, values: np.ndarray) -> np.ndarray:
+        """With ``bounded``, predictions kept within the training range widened by its span on
+        each side, and not below 0 for a metric that never was (a linear model extrapolates
+        without limit; a metric does not)."""
+        if not self.bounded:
+            return values
+        low, high = self.range_
+        span = high - low
+        floor = max(0.0, low - span) if low >= 0 else low - span
+        return np.clip(values, floor, high + span)
+
+    def predict(self, X: pd.DataFrame, return_std: bool = False):
+        centre, spread = self._latent(X)
+        if self.log_target:
+            centre = np.expm1(np.clip(centre, None, 700))
+            spread = spread * (1 + centre)  # first order: d expm1(t) = (1 + y) dt
+        centre = self._bounded(centre)
+        return (centre, spread) if return_std else centre
+
+    def interval(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, low, high) of a central 90% interval; multiplicative on log targets."""
+        centre, spread = self._latent(X)
+        ends = centre, centre - Z90 * spread, centre + Z90 * spread
+        if self.log_target:
+            ends = tuple(np.expm1(np.clip(e, None, 700)) for e in ends)
+        return tuple(self._bounded(e) for e in ends)
+
+
+def baseline(knobs: list[str]) -> LinearSurrogate:
+    """The seed paper's model: ordinary least squares on one-hot knobs, raw target."""
+    return LinearSurrogate(knobs, model="ols", log_target=False, onehot=True, bounded=False)
+
+
+def candidates(knobs: list[str], kernel: Kernel | None) -> dict[str, LinearSurrogate]:
+    """The family cross-validation chooses from."""
+    family = {}
+    for log_target in (True, False):
+        scale = "log" if log_target else "raw"
+        family[f"ridge/{scale}"] = LinearSurrogate(knobs, "ridge", log_target)
+        family[f"ridge/{scale}/interactions"] = LinearSurrogate(knobs, "ridge", log_target, interactions=True)
+        family[f"bayes/{scale}"] = LinearSurrogate(knobs, "bayes", log_target)
+        if kernel is not None:
+            family[f"ridge/{scale}/kernel"] = LinearSurrogate(knobs, "ridge", log_target, kernel=kernel)
+            family[f"ridge/{scale}/kernel+interactions"] = LinearSurrogate(knobs, "ridge", log_target, True, kernel)
+    return family
+
+
+def scores(actual, predicted) -> dict[str, float]:
+    """R² and mean absolute percentage error (of values that are not zero)."""
+    actual, predicted = np.asarray(actual, float), np.asarray(predicted, float)
+    nonzero = actual != 0
+    mape = mean_absolute_percentage_error(actual[nonzero], predicted[nonzero]) if nonzero.any() else float("nan")
+    return {"r2": float(r2_score(actual, predicted)), "mape": float(mape)}
+
+
+def cross_validate(estimator: LinearSurrogate, X: pd.DataFrame, y, folds: int = 5, seed: int = 0) -> dict:
+    splits = KFold(min(folds, len(y)), shuffle=True, random_state=seed)
+    return scores(y, cross_val_predict(estimator, X, np.asarray(y, float), cv=splits))
+
+
+def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, folds: int = 5
+           ) -> tuple[str, LinearSurrogate, dict, dict]:
+    """The candidate with the best cross-validated R², refitted on all rows: (name, model, its
+    CV scores, the baseline's CV scores)."""
+    results = {name: cross_validate(model, X, y, folds) for name, model in candidates(knobs, kernel).items()}
+    best = max(results, key=lambda name: results[name]["r2"])
+    model = clone(candidates(knobs, kernel)[best]).fit(X, y)
+    return best, model, results[best], cross_validate(baseline(knobs), X, y, folds)
+
+
+@dataclass
+class SurrogateModel:
+    """What ``dse train`` writes: per metric the chosen surrogate and the baseline, with the
+    knob schema, the target and the data they were trained on."""
+
+    knobs: dict[str, list]  # knob -> values seen in training (None: inactive)
+    surrogates: dict[str, LinearSurrogate]
+    baselines: dict[str, LinearSurrogate]
+    chosen: dict[str, str]
+    report: dict[str, dict]
+    target: str | None
+    data_hash: str
+    kernel_name: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+    def check(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The knob columns of ``frame``, checked against the schema."""
+        unknown = [c for c in frame.columns if c not in self.knobs]
+        if unknown:
+            import difflib
+            close = difflib.get_close_matches(unknown[0], list(self.knobs), n=1)
+            raise DseError(f"unknown knob '{unknown[0]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+                           + f"; the model knows {', '.join(self.knobs)}")
+        for knob, values in self.knobs.items():
+            if knob not in frame:
+                frame[knob] = None if None in values else values[0]
+            known = {str(v) for v in values}
+            for value in frame[knob]:
+                if value is not None and not (isinstance(value, float) and np.isnan(value)) \
+                        and _text(value) not in known:
+                    raise DseError(f"{knob}={value}: not a value the model was trained on "
+                                   f"({', '.join(sorted(known - {'None'}))})")
+        return frame[list(self.knobs)]
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per metric: mean, and the low and high ends of a 90% interval."""
+        frame = self.check(frame.copy())
+        out = {}
+        for metric, surrogate in self.surrogates.items():
+            mean, low, high = surrogate.interval(frame)
+            out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = mean, low, high
+        return pd.DataFrame(out, index=frame.index)
+
+    def save(self, path: str | Path) -> None:
+        import joblib
+        try:
+            joblib.dump(self, path)
+        except OSError as error:
+            raise DseError(f"{path}: cannot write ({error.strerror or error})") from None
+
+    @staticmethod
+    def load(path: str | Path) -> SurrogateModel:
+        import joblib
+        path = Path(path)
+        if not path.is_file():
+            raise DseError(f"{path}: no such model file")
+        try:
+            model = joblib.load(path)
+        except Exception as error:  # a corrupt or foreign file fails in many ways inside pickle
+            raise DseError(f"{path}: not a model file written by dse train ({type(error).__name__})") from None
+        if not isinstance(model, SurrogateModel):
+            raise DseError(f"{path}: not a model file written by dse train")
+        mismatched = {k: v for k, v in library_versions().items() if model.versions.get(k) != v}
+        if mismatched:
+            name, now = next(iter(mismatched.items()))
+            raise DseError(f"{path}: trained with {name} {model.versions.get(name)}, this is {name} {now}; "
+                           f"train it again")
+        return model
+
+
+def train(table, kernel: Kernel | None = None, target: str | None = None, folds: int = 5,
+          test=None, progress=None) -> SurrogateModel:
+    """Per metric that varies in ``table``: the cross-validated choice of surrogate and the
+    baseline, fitted on every row; scored on ``test`` (another table) when given."""
+    surrogates, baselines, chosen, report = {}, {}, {}, {}
+    frame = table.frame
+    for metric in table.metrics:
+        rows = frame[frame[metric].notna()]
+        if rows[metric].nunique() < 2 or len(rows) < 4:
+            continue
+        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds)
+        surrogates[metric], chosen[metric] = model, name
+        baselines[metric] = baseline(table.knobs).fit(rows, rows[metric])
+        report[metric] = {"model": name, "cv_r2": cv["r2"], "cv_mape": cv["mape"],
+                          "baseline_cv_r2": base_cv["r2"], "baseline_cv_mape": base_cv["mape"], "rows": len(rows)}
+        if test is not None and metric in test.metrics:
+            held = test.frame[test.frame[metric].notna()]
+            ours, theirs = scores(held[metric], model.predict(held)), scores(held[metric], baselines[metric].predict(held))
+            report[metric].update({"test_r2": ours["r2"], "test_mape": ours["mape"], "baseline_test_r2": theirs["r2"],
+                                   "baseline_test_mape": theirs["mape"]})
+        if progress:
+            progress(metric)
+    if not surrogates:
+        raise DseError(f"{table.source}: no metric varies over at least 4 rows; nothing to learn")
+    return SurrogateModel(knob_schema(frame, table.knobs), surrogates, baselines, chosen, report,
+                          target or table.target, table.hash, table.kernel, library_versions())
+
+
+def _text(value) -> str:
+    """A knob value as the schema writes it: 4.0 and 4 are the same factor."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def library_versions() -> dict[str, str]:
+    import sklearn
+
+    from . import __version__
+    return {"hls-dse": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def knob_schema(frame: pd.DataFrame, knobs: list[str]) -> dict[str, list]:
+    schema = {}
+    for knob in knobs:
+        values = {None if (isinstance(v, float) and np.isnan(v)) or v is None else _text(v) for v in frame[knob]}
+        schema[knob] = sorted(values, key=lambda v: (v is None, str(v)))
+    return schema

@@ -1,0 +1,142 @@
+"""Surrogates: the dataset loader, knob encodings, the scikit-learn estimator contract, the
+model file, and the train/predict commands."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from dse import Space
+from dse.backends import get_backend
+from dse.dataset import load_table
+from dse.executor import LocalExecutor
+from dse.features import KnobEncoder, structure_features
+from dse.frontend import read_kernel, source_hash
+from dse.kernels import resolve_kernel
+from dse.paths import bundled
+from dse.runner import design_points, run_points
+from dse.searchers import SEARCHERS
+from dse.store import Store
+from dse.surrogates import LinearSurrogate, SurrogateModel, baseline, scores
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A builtin sweep of gemm_ncubed: 160 random points."""
+    db = tmp_path_factory.mktemp("surrogates") / "gemm.sqlite"
+    space = Space.load(bundled("pragmas") / "gemm_ncubed.toml")
+    source = resolve_kernel("gemm_ncubed")
+    points = design_points(SEARCHERS["random"](space, seed=5).propose(160), kernel="gemm_ncubed",
+                           source=str(source.path), source_hash=source_hash(source.path), top=None, include_dirs=(),
+                           defines=(), target="xc7z020", clock_ns=10.0, fidelity="estimate")
+    with Store(db) as store, LocalExecutor(2) as executor:
+        run_points(points, get_backend("builtin"), store, executor)
+    return db
+
+
+def test_table_from_a_sweep_merges_duplicates_and_drops_failures(tmp_path, sweep):
+    table = load_table(sweep)
+    assert table.knobs[:3] == ["clock.period_ns", "inner.ii", "inner.pipeline"] and "status" not in table.knobs
+    assert table.metrics[:6] == ["latency_cycles", "ii", "lut", "ff", "dsp", "bram"]
+    assert "clock_ns" not in table.metrics  # the requested clock is an input of a sweep
+    assert len(table.frame) == 160 and table.target == "xc7z020" and table.kernel == "gemm_ncubed"
+    frame = pd.DataFrame({"u": [1, 1, 2, 4, 4], "p": ["on", "on", "off", "on", "on"],
+                          "lut": [10.0, 20.0, 30.0, None, 50.0], "status": ["ok", "ok", "ok", "ok", "failed"]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    table = load_table(tmp_path / "t.csv", knobs=["u", "p"])
+    assert table.frame["u"].tolist() == [1, 2, 4] and table.frame["p"].tolist() == ["on", "off", "on"]
+    assert table.frame["lut"].tolist()[:2] == [15.0, 30.0] and np.isnan(table.frame["lut"].iloc[2])
+
+
+@pytest.mark.parametrize("knobs, message", [
+    (None, "name the knob columns with --knobs"),
+    (["u", "q"], "no knob column 'q'"),
+])
+def test_table_errors_are_one_line(tmp_path, knobs, message):
+    pd.DataFrame({"u": [1, 2], "lut": [1.0, 2.0]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(Exception, match=message):
+        load_table(tmp_path / "t.csv", knobs=knobs)
+
+
+def test_encoder_uses_log2_factors_one_hot_and_factor_text():
+    frame = pd.DataFrame({"u": [1, 4, 16], "p": ["on", "off", None], "d": ["unroll factor=2", "pipeline",
+                                                                          "unroll factor=8"]})
+    encoder = KnobEncoder(["u", "p", "d"]).fit(frame)
+    features = pd.DataFrame(encoder.transform(frame), columns=encoder.columns_)
+    assert features["u:log2"].tolist() == [0.0, 2.0, 4.0]
+    assert features["p=-"].tolist() == [0.0, 0.0, 1.0] and features["p=on"].tolist() == [1.0, 0.0, 0.0]
+    assert features["d:factor_log2"].tolist() == [1.0, 0.0, 3.0]
+    pairs = KnobEncoder(["u", "p"], interactions=True).fit(frame)
+    assert "u:log2*p=off" in pairs.columns_ and "p=off*p=on" not in pairs.columns_  # categories exclude each other
+    assert "u:log2*p=on" not in pairs.columns_  # constant (0) on these rows
+
+
+def test_structure_features_follow_the_directives():
+    kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
+    plain = structure_features(kernel, {})
+    assert plain["inner:log2_seq"] == 18 and plain["inner:log2_par"] == 0  # 64^3 runs of one copy
+    unrolled = structure_features(kernel, {"inner.unroll": 4})
+    assert unrolled["inner:log2_seq"] == 16 and unrolled["inner:log2_par"] == 2
+    piped = structure_features(kernel, {"middle.pipeline": "on", "middle.ii": 1})
+    assert piped["inner:log2_par"] == 6  # the inner loop is flattened into the pipelined middle loop
+    assert piped["middle:log2_ii"] == 5  # 64 reads each of m1 and m2 per iteration over 2 ports: II 32
+    banked = structure_features(kernel, {"middle.pipeline": "on", "middle.ii": 1, "m1.partition": "cyclic",
+                                         "m1.factor": 64, "m2.partition": "block", "m2.factor": 64})
+    assert banked["middle:log2_ii"] == 0
+    assert banked["fp_concurrent"] == 128 and plain["fp_concurrent"] == 2
+
+
+def test_surrogate_follows_scikit_learn_rules(sweep):
+    table = load_table(sweep)
+    frame = table.frame
+    model = LinearSurrogate(table.knobs, model="bayes", log_target=True)
+    assert model.get_params()["model"] == "bayes" and not hasattr(model, "regressor_")
+    assert model.fit(frame, frame["lut"]) is model
+    mean, std = model.predict(frame, return_std=True)
+    assert mean.shape == std.shape == (len(frame),) and (std > 0).all()
+    mean, low, high = model.interval(frame)
+    assert (low <= mean).all() and (mean <= high).all()
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "regressor_")
+    ours = scores(frame["latency_cycles"], LinearSurrogate(table.knobs, interactions=True, kernel=read_kernel(
+        resolve_kernel("gemm_ncubed").path)).fit(frame, frame["latency_cycles"]).predict(frame))
+    theirs = scores(frame["latency_cycles"], baseline(table.knobs).fit(frame, frame["latency_cycles"]).predict(frame))
+    assert ours["r2"] > theirs["r2"] and ours["r2"] > 0.9  # on its own training rows
+
+
+def test_train_and_predict_commands(run_cli, tmp_path, sweep):
+    model_file = tmp_path / "m.joblib"
+    code, out, err = run_cli("train", "--data", sweep, "--metrics", "latency_cycles,dsp", "--folds", 3,
+                             "-o", model_file, "--json", "--plot", tmp_path / "p.html")
+    assert code == 0, err
+    report = json.loads(out)["metrics"]
+    assert set(report) == {"latency_cycles", "dsp"}
+    assert set(report["dsp"]) == {"cv_r2", "cv_mape", "baseline_cv_r2"}
+    assert report["latency_cycles"]["cv_r2"] > report["latency_cycles"]["baseline_cv_r2"]
+    assert "data:image/png;base64," in (tmp_path / "p.html").read_text()
+    code, out, err = run_cli("predict", "--model", model_file, "--set", "inner.unroll=4", "--set",
+                             "inner.pipeline=on", "--set", "inner.ii=1", "--json")
+    assert code == 0, err
+    [record] = json.loads(out)
+    latency = record["latency_cycles"]
+    assert latency["low"] <= latency["mean"] <= latency["high"] and latency["mean"] > 0
+    assert record["fits"] in (True, False) and "dsp" in record["utilisation_pct"]
+
+
+def test_model_file_errors(run_cli, tmp_path, sweep):
+    model_file = tmp_path / "m.joblib"
+    assert run_cli("train", "--data", sweep, "--metrics", "lut", "--folds", 2, "-o", model_file)[0] == 0
+    code, _, err = run_cli("predict", "--model", model_file, "--set", "iner.unroll=4")
+    assert code == 2 and "unknown knob 'iner.unroll' (did you mean 'inner.unroll'?)" in err
+    code, _, err = run_cli("predict", "--model", model_file, "--set", "inner.unroll=3")
+    assert code == 2 and "inner.unroll=3: not a value the model was trained on" in err
+    model = SurrogateModel.load(model_file)
+    model.versions["scikit-learn"] = "0.1"
+    model.save(tmp_path / "old.joblib")
+    code, _, err = run_cli("predict", "--model", tmp_path / "old.joblib", "--set", "inner.unroll=4")
+    assert code == 2 and "trained with scikit-learn 0.1" in err and err.count("\n") == 1
+    (tmp_path / "bad.joblib").write_text("not a model")
+    code, _, err = run_cli("predict", "--model", tmp_path / "bad.joblib", "--set", "inner.unroll=4")
+    assert code == 2 and "not a model file written by dse train" in err
