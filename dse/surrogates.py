@@ -27,6 +27,9 @@ from .errors import DseError
 from .features import KnobEncoder
 from .ir import Kernel
 
+PREDICT_CHUNK = 20_000
+"""Rows encoded at once when predicting many configurations."""
+
 Z90 = 1.6448536269514722
 """Half-width of a central 90% interval, in standard deviations."""
 
@@ -69,9 +72,16 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         self.sigma_ = float(np.sqrt(np.mean(residuals ** 2) * len(y) / max(1, len(y) - 1)))
         return self
 
-    def _latent(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation in the fitted scale (log or raw)."""
-        features = self.scaler_.transform(self.encoder_.transform(self._features(X)))
+    def _latent(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation in the fitted scale (log or raw). ``encoded`` keeps
+        encodings of ``X`` for surrogates whose encoders agree (one encoding per table)."""
+        key = (self.onehot, self.kernel is not None, tuple(self.encoder_.columns_))
+        if encoded is None or key not in encoded:
+            raw = self.encoder_.transform(self._features(X))
+            if encoded is None:
+                encoded = {}
+            encoded[key] = raw
+        features = self.scaler_.transform(encoded[key])
         if self.model in ("bayes", "ard"):
             return self.regressor_.predict(features, return_std=True)
         return self.regressor_.predict(features), np.full(len(features), self.sigma_)
@@ -95,9 +105,9 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         centre = self._bounded(centre)
         return (centre, spread) if return_std else centre
 
-    def interval(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def interval(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, low, high) of a central 90% interval; multiplicative on log targets."""
-        centre, spread = self._latent(X)
+        centre, spread = self._latent(X, encoded)
         ends = centre, centre - Z90 * spread, centre + Z90 * spread
         if self.log_target:
             ends = tuple(np.expm1(np.clip(e, None, 700)) for e in ends)
@@ -174,9 +184,8 @@ class SurrogateModel:
             if knob not in frame:
                 frame[knob] = None if None in values else values[0]
             known = {str(v) for v in values}
-            for value in frame[knob]:
-                if value is not None and not (isinstance(value, float) and np.isnan(value)) \
-                        and _text(value) not in known:
+            for value in frame[knob].dropna().unique():  # each distinct value once
+                if _text(value) not in known:
                     raise DseError(f"{knob}={value}: not a value the model was trained on "
                                    f"({', '.join(sorted(known - {'None'}))})")
         return frame[list(self.knobs)]
@@ -184,11 +193,14 @@ class SurrogateModel:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per metric: mean, and the low and high ends of a 90% interval."""
         frame = self.check(frame.copy())
-        out = {}
-        for metric, surrogate in self.surrogates.items():
-            mean, low, high = surrogate.interval(frame)
-            out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = mean, low, high
-        return pd.DataFrame(out, index=frame.index)
+        parts = []
+        for start in range(0, len(frame), PREDICT_CHUNK):  # bounded memory for interaction features
+            chunk, out, encoded = frame.iloc[start:start + PREDICT_CHUNK], {}, {}
+            for metric, surrogate in self.surrogates.items():
+                mean, low, high = surrogate.interval(chunk, encoded)
+                out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = mean, low, high
+            parts.append(pd.DataFrame(out, index=chunk.index))
+        return pd.concat(parts)
 
     def save(self, path: str | Path) -> None:
         import joblib
