@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .backends import get_backend
-from .dataset import export, load_table, results_frame
+from .dataset import LEADING, TRAILING, export, load_table, results_frame
 from .errors import DseError
 from .executor import make_executor
 from .frontend import read_kernel, source_hash
@@ -25,7 +25,7 @@ from .paths import bundled
 from .render import DIALECTS, render
 from .runner import design_points, run_points
 from .searchers import SEARCHERS
-from .space import Space, derive_space
+from .space import Space, derive_space, split_assignment
 from .store import Store
 from .targets import TARGETS
 
@@ -343,13 +343,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_setting(text: str) -> tuple[str, str]:
-    if "=" not in text:
-        raise DseError(f"--set {text}: use KNOB=VALUE")
-    knob, value = text.split("=", 1)
-    return knob.strip(), value.strip()
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     from .surrogates import SurrogateModel
 
@@ -359,9 +352,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             frame = pd.read_csv(args.configs)
         except (OSError, ValueError) as error:
             raise DseError(f"{args.configs}: cannot read as CSV ({error})") from None
-        frame = frame[[c for c in frame.columns if c in model.knobs or c not in _RESULT_COLUMNS]]
+        results = {*LEADING, *TRAILING}  # an export's other columns
+        frame = frame[[c for c in frame.columns if c in model.knobs or c not in results]]
     elif args.set:
-        frame = pd.DataFrame([dict(_parse_setting(text) for text in args.set)])
+        frame = pd.DataFrame([dict(split_assignment(text) for text in args.set)])
     else:
         raise DseError("give --set KNOB=VALUE ... or --configs F.csv")
     predicted = model.predict(frame)
@@ -393,11 +387,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out.add_row(str(position), *cells, *((("yes" if record["fits"] else "no"),) if target is not None else ()))
     Console().print(out)
     return 0
-
-
-_RESULT_COLUMNS = {"kernel", "backend", "fidelity", "target", "clock_ns", "status", "runtime_s", "error",
-                   "config_hash", "latency_cycles", "ii", "lut", "ff", "dsp", "bram", "clock_ns_est", "fmax_mhz",
-                   "util_lut", "util_ff", "util_dsp", "util_bram"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .backends.base import METRICS
-from .errors import DseError
+from .errors import DseError, did_you_mean
 from .store import Store
 
 UTILISATION = ("util_lut", "util_ff", "util_dsp", "util_bram")
@@ -100,8 +99,7 @@ def load_table(path: str | Path, knobs: list[str] | None = None, metrics: list[s
         metrics = [m for m in PREDICTABLE if m in frame and m not in inputs and frame[m].notna().any()]
     for name, kind in [*((k, "knob") for k in knobs), *((m, "metric") for m in metrics)]:
         if name not in frame:
-            close = difflib.get_close_matches(name, list(frame.columns), n=1)
-            raise DseError(f"{path}: no {kind} column '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            raise DseError(f"{path}: no {kind} column '{name}'{did_you_mean(name, frame.columns)}")
     if not metrics:
         raise DseError(f"{path}: no metric column (use --metrics)")
     for metric in metrics:

@@ -390,9 +390,9 @@ class Estimator:
             facts = _OpFacts("free", type_bits(op.type))
         elif kind in ("load", "store"):
             array = self._array(op.array, self.function_of[op.id])
-            facts = _OpFacts("register" if self._banking(array)[2] == 1 else "memory", type_bits(op.type))
-            facts.array = array
-            facts.dim, facts.banks, _ = self._banking(array)
+            dim, banks, per_bank = self._banking(array)
+            facts = _OpFacts("register" if per_bank == 1 else "memory", type_bits(op.type))
+            facts.array, facts.dim, facts.banks = array, dim, banks
             if facts.banks > 1:
                 part = self.partition[array.name]
                 facts.scheme = "element" if part.dim == 0 else "block" if part.type == "block" else "cyclic"
@@ -486,8 +486,8 @@ class Estimator:
         first = min(s.order for s in sources)
         for source in sources:
             self._timing(source, 0, 0.0, None, None)
-        reached, starts = {sources[0]}, set(sources)
-        for node in nodes[first + 1: max(s.order for s in sinks) + 1]:
+        reached, starts = set(), set(sources)
+        for node in nodes[first: max(s.order for s in sinks) + 1]:
             ready = [d.finish for d in node.deps if d in reached]
             if ready:
                 self._timing(node, *max(ready), None, None)
@@ -606,12 +606,8 @@ class Estimator:
         unroll = min(self.unroll.get(loop.name, 1), trips)
         iterations = math.ceil(trips / unroll)
         pipelined = loop.name in self.pipeline
-        ranges = {}
-        ancestor = loop
-        while ancestor.parent:
-            ancestor = self.kernel.loops[ancestor.parent]
-            if ancestor.induction:
-                ranges[ancestor.induction] = (0, max(0, self.trips(ancestor) - 1))
+        ranges = {ancestor.induction: (0, max(0, self.trips(ancestor) - 1))
+                  for ancestor in self.kernel.ancestors(loop) if ancestor.induction}
         if loop.induction:
             ranges[loop.induction] = (0, iterations - 1)
         nodes = self._body(loop, unroll, ranges, flatten_all=pipelined)
@@ -892,6 +888,7 @@ class _StoresByIndex:
                 self.shapes.setdefault(terms, {}).setdefault(offsets, []).append(store)
         self.bounds = {terms: (tuple(map(min, zip(*by_offsets))), tuple(map(max, zip(*by_offsets))))
                        for terms, by_offsets in self.shapes.items()}
+        self.splits = {terms: [self._split(t) for t in terms] for terms in self.shapes}
 
     def _split(self, terms: tuple) -> tuple[tuple, int]:
         """A dimension's terms other than the induction variable, and its coefficient."""
@@ -911,7 +908,7 @@ class _StoresByIndex:
             if len(shape) != len(terms):
                 found += [(s, 1) for group in by_offsets.values() for s in group]
                 continue
-            known = [d for d, t in enumerate(shape) if self._split(t) == mine[d]]
+            known = [d for d, split in enumerate(self.splits[shape]) if split == mine[d]]
             steps = [mine[d][1] for d in range(len(terms))]
             if len(known) == len(terms) and any(steps):
                 # every dimension is known: the stores a later iteration reads sit at fixed offsets

@@ -102,9 +102,7 @@ def _knob_groups(knobs: list[str], kernel: Kernel | None) -> dict[str, int]:
         return {knob: 1 for knob in knobs}
     nests = {}
     for loop in kernel.loops.values():
-        root = loop
-        while root.parent:
-            root = kernel.loops[root.parent]
+        root = [loop, *kernel.ancestors(loop)][-1]
         nests.setdefault(root.name, set()).add(loop.name)
     bits = {}
     for position, (root, members) in enumerate(sorted(nests.items())):
@@ -145,15 +143,8 @@ def structure_features(kernel: Kernel, config: dict) -> dict[str, float]:
         found = config.get(name)
         return default if found is None or (isinstance(found, float) and math.isnan(found)) else found
 
-    def ancestors(loop: Loop) -> list[Loop]:
-        found = []
-        while loop.parent:
-            loop = kernel.loops[loop.parent]
-            found.append(loop)
-        return found
-
     pipelined = {loop.name for loop in loops if value(f"{loop.name}.pipeline", "off") == "on"}
-    flattened = {loop.name for loop in loops if any(a.name in pipelined for a in ancestors(loop))}
+    flattened = {loop.name for loop in loops if any(a.name in pipelined for a in kernel.ancestors(loop))}
     banks = {}
     for array in kernel.arrays:
         partition = value(f"{array.name}.partition", "none")
@@ -165,7 +156,7 @@ def structure_features(kernel: Kernel, config: dict) -> dict[str, float]:
     parallel, runs, intervals = {}, {}, {}
     for loop in loops:  # parents come before their sub-loops
         par = seq = 1
-        for level in [loop, *ancestors(loop)]:
+        for level in [loop, *kernel.ancestors(loop)]:
             trips, unroll = level.trip_count or 1, int(value(f"{level.name}.unroll", 1))
             if level.name in flattened or unroll >= trips:
                 par *= trips
@@ -187,7 +178,7 @@ def structure_features(kernel: Kernel, config: dict) -> dict[str, float]:
         counts = {"fp": sum(op.type.startswith("f") and op.kind in ("add", "sub", "mul", "div") for op in ops),
                   "mul": sum(op.kind == "mul" and not op.type.startswith("f") and len(op.operands) > 1 for op in ops)}
         counts["logic"] = len(ops) - counts["fp"] - counts["mul"] - sum(op.kind in ("load", "store") for op in ops)
-        pipe = next((a.name for a in [loop, *ancestors(loop)] if a.name in intervals), None)
+        pipe = next((a.name for a in [loop, *kernel.ancestors(loop)] if a.name in intervals), None)
         if pipe is not None:  # in a pipeline: its copies start every II cycles
             concurrency = par / intervals[pipe]
             length = float(intervals[loop.name]) if loop.name == pipe else 0.0
@@ -229,12 +220,11 @@ def _accesses(kernel: Kernel, loop: Loop, loops: list[Loop], live: set[int]) -> 
     """Accesses per array in one iteration of ``loop``, its sub-loops among ``loops`` unrolled."""
     accesses: dict[str, int] = {}
     for inner in loops:
-        copies, level = 1, inner
-        while level is not loop and level.parent:
-            copies *= level.trip_count or 1
-            level = kernel.loops[level.parent]
-        if level is not loop:
+        chain = [inner, *kernel.ancestors(inner)]
+        position = next((i for i, level in enumerate(chain) if level is loop), None)
+        if position is None:
             continue
+        copies = math.prod(level.trip_count or 1 for level in chain[:position])
         for op in inner.ops:
             if op.kind in ("load", "store") and op.id in live:
                 accesses[op.array] = accesses.get(op.array, 0) + copies

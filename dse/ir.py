@@ -177,6 +177,14 @@ class Kernel:
     def loops_of(self, function: str) -> list[Loop]:
         return [loop for loop in self.loops.values() if loop.function == function]
 
+    def ancestors(self, loop: Loop) -> list[Loop]:
+        """The loops that enclose ``loop``, innermost first."""
+        found = []
+        while loop.parent:
+            loop = self.loops[loop.parent]
+            found.append(loop)
+        return found
+
 
 def array_record(array: Array) -> dict:
     return {"name": array.name, "function": array.function or None, "kind": array.kind, "dims": array.dims,

@@ -39,7 +39,7 @@ def plot_predictions(model, table: Table, output: str | Path) -> None:
         if low > 0 and high / low > 50:
             axis.set_xscale("log")
             axis.set_yscale("log")
-        axis.set_title(f"{metric} ({model.chosen[metric]})", fontsize=9)
+        axis.set_title(f"{metric} ({model.report[metric]['model']})", fontsize=9)
         axis.set_xlabel("actual")
         axis.set_ylabel("predicted")
         axis.legend(fontsize=7)

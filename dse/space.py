@@ -296,10 +296,7 @@ class Space:
         """``knob=value`` strings from the command line."""
         values = {}
         for item in items:
-            name, sep, text = item.partition("=")
-            name = name.strip()
-            if not sep:
-                raise DseError(f"--set {item!r}: expected knob=value")
+            name, text = split_assignment(item)
             values[name] = self.knob(name).parse(text, self.facts)
         return values
 
@@ -569,6 +566,14 @@ def _reads_with_induction(loop: Loop, array: str) -> bool:
             if any(index is None or index.get(loop.induction, 0) for index in op.index or [None]):
                 return True
     return False
+
+
+def split_assignment(item: str) -> tuple[str, str]:
+    """A ``knob=value`` string from the command line as (knob, value text)."""
+    name, sep, text = item.partition("=")
+    if not sep:
+        raise DseError(f"--set {item!r}: expected knob=value")
+    return name.strip(), text.strip()
 
 
 def derive_space(kernel: Kernel, name: str, source: str | None = None, clock_ns: float = 10.0) -> Space:

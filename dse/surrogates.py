@@ -5,7 +5,7 @@ them with their knob schema.
 Every surrogate is a scikit-learn regressor (``__init__`` stores parameters, ``fit`` returns
 self, learned attributes end in ``_``) whose ``predict(X, return_std=True)`` gives a mean and
 a standard deviation. The seed paper's model, ordinary least squares on one-hot knobs, is
-:data:`BASELINE` and is always reported beside the chosen one.
+:func:`baseline` and is always reported beside the chosen one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sklearn.metrics import mean_absolute_percentage_error, r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
-from .errors import DseError
+from .errors import DseError, did_you_mean
 from .features import KnobEncoder
 from .ir import Kernel
 
@@ -62,13 +62,14 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
         y = np.asarray(y, dtype=float)
-        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel).fit(self._features(X))
-        features = self.encoder_.transform(self._features(X))
-        self.scaler_ = StandardScaler().fit(features)
+        table = self._features(X)
+        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel).fit(table)
+        self.scaler_ = StandardScaler()
+        features = self.scaler_.fit_transform(self.encoder_.transform(table))
         self.range_ = (float(y.min()), float(y.max()))
         target = np.log1p(np.maximum(y, 0)) if self.log_target else y
-        self.regressor_ = self._regressor().fit(self.scaler_.transform(features), target)
-        residuals = target - self.regressor_.predict(self.scaler_.transform(features))
+        self.regressor_ = self._regressor().fit(features, target)
+        residuals = target - self.regressor_.predict(features)
         self.sigma_ = float(np.sqrt(np.mean(residuals ** 2) * len(y) / max(1, len(y) - 1)))
         return self
 
@@ -150,9 +151,10 @@ def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, f
            ) -> tuple[str, LinearSurrogate, dict, dict]:
     """The candidate with the best cross-validated R², refitted on all rows: (name, model, its
     CV scores, the baseline's CV scores)."""
-    results = {name: cross_validate(model, X, y, folds) for name, model in candidates(knobs, kernel).items()}
+    family = candidates(knobs, kernel)
+    results = {name: cross_validate(model, X, y, folds) for name, model in family.items()}
     best = max(results, key=lambda name: results[name]["r2"])
-    model = clone(candidates(knobs, kernel)[best]).fit(X, y)
+    model = clone(family[best]).fit(X, y)
     return best, model, results[best], cross_validate(baseline(knobs), X, y, folds)
 
 
@@ -164,8 +166,7 @@ class SurrogateModel:
     knobs: dict[str, list]  # knob -> values seen in training (None: inactive)
     surrogates: dict[str, LinearSurrogate]
     baselines: dict[str, LinearSurrogate]
-    chosen: dict[str, str]
-    report: dict[str, dict]
+    report: dict[str, dict]  # per metric: the chosen model's name, its scores and the baseline's
     target: str | None
     data_hash: str
     kernel_name: str | None = None
@@ -176,10 +177,8 @@ class SurrogateModel:
         """The knob columns of ``frame``, checked against the schema."""
         unknown = [c for c in frame.columns if c not in self.knobs]
         if unknown:
-            import difflib
-            close = difflib.get_close_matches(unknown[0], list(self.knobs), n=1)
-            raise DseError(f"unknown knob '{unknown[0]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
-                           + f"; the model knows {', '.join(self.knobs)}")
+            raise DseError(f"unknown knob '{unknown[0]}'{did_you_mean(unknown[0], self.knobs)}; "
+                           f"the model knows {', '.join(self.knobs)}")
         for knob, values in self.knobs.items():
             if knob not in frame:
                 frame[knob] = None if None in values else values[0]
@@ -233,14 +232,14 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
           test=None, progress=None) -> SurrogateModel:
     """Per metric that varies in ``table``: the cross-validated choice of surrogate and the
     baseline, fitted on every row; scored on ``test`` (another table) when given."""
-    surrogates, baselines, chosen, report = {}, {}, {}, {}
+    surrogates, baselines, report = {}, {}, {}
     frame = table.frame
     for metric in table.metrics:
         rows = frame[frame[metric].notna()]
         if rows[metric].nunique() < 2 or len(rows) < 4:
             continue
         name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds)
-        surrogates[metric], chosen[metric] = model, name
+        surrogates[metric] = model
         baselines[metric] = baseline(table.knobs).fit(rows, rows[metric])
         report[metric] = {"model": name, "cv_r2": cv["r2"], "cv_mape": cv["mape"],
                           "baseline_cv_r2": base_cv["r2"], "baseline_cv_mape": base_cv["mape"], "rows": len(rows)}
@@ -253,7 +252,7 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
             progress(metric)
     if not surrogates:
         raise DseError(f"{table.source}: no metric varies over at least 4 rows; nothing to learn")
-    return SurrogateModel(knob_schema(frame, table.knobs), surrogates, baselines, chosen, report,
+    return SurrogateModel(knob_schema(frame, table.knobs), surrogates, baselines, report,
                           target or table.target, table.hash, table.kernel, library_versions())
 
 
