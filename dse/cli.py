@@ -23,6 +23,7 @@ from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
 from .paths import bundled
 from .render import DIALECTS, render
+from .targets import DEFAULT_TARGET
 from .runner import design_points, run_points
 from .searchers import SEARCHERS
 from .space import Space, derive_space, split_assignment
@@ -433,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SQLite results database, created if missing (default: results.sqlite)")
     sweep.add_argument("--backend", default="builtin", help="HLS flow (default: builtin)")
     sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest; builtin: estimate)")
-    sweep.add_argument("--target", default="xc7z020", help="device (default: xc7z020)")
+    sweep.add_argument("--target", default=DEFAULT_TARGET, help=f"device (default: {DEFAULT_TARGET})")
     sweep.add_argument("--clock-ns", type=float, metavar="NS",
                        help="clock period; fixes the space's clock knob (default: the space's, else 10)")
     sweep.add_argument("--sampler", choices=sorted(SEARCHERS), default="random",

@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from .errors import DseError, did_you_mean
 from .features import KnobEncoder
 from .ir import Kernel
+from .targets import DEFAULT_TARGET, TARGETS
 
 PREDICT_CHUNK = 20_000
 """Rows encoded at once when predicting many configurations."""
@@ -40,12 +41,14 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     ``model``: ``ols``, ``ridge`` (regularisation chosen by leave-one-out), ``bayes`` (Bayesian
     ridge) or ``ard``. ``log_target``: fit log(1 + y), so that effects multiply.
     ``onehot``: encode every knob one-hot (the seed paper's encoding) instead of log2 factors.
-    ``interactions``/``kernel``: see :class:`dse.features.KnobEncoder`. ``bounded``: keep
+    ``interactions``/``kernel``/``target``: see :class:`dse.features.KnobEncoder`. ``bounded``: keep
     predictions near the range seen in training."""
 
     def __init__(self, knobs: list[str], model: str = "ridge", log_target: bool = True, interactions: bool = False,
-                 kernel: Kernel | None = None, onehot: bool = False, bounded: bool = True):
+                 kernel: Kernel | None = None, onehot: bool = False, bounded: bool = True,
+                 target: str = DEFAULT_TARGET):
         self.knobs = knobs
+        self.target = target
         self.bounded = bounded
         self.model = model
         self.log_target = log_target
@@ -63,7 +66,7 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
         y = np.asarray(y, dtype=float)
         table = self._features(X)
-        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel).fit(table)
+        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel, self.target).fit(table)
         self.scaler_ = StandardScaler()
         features = self.scaler_.fit_transform(self.encoder_.transform(table))
         self.range_ = (float(y.min()), float(y.max()))
@@ -76,13 +79,12 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     def _latent(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation in the fitted scale (log or raw). ``encoded`` keeps
         encodings of ``X`` for surrogates whose encoders agree (one encoding per table)."""
-        key = (self.onehot, self.kernel is not None, tuple(self.encoder_.columns_))
-        if encoded is None or key not in encoded:
-            raw = self.encoder_.transform(self._features(X))
-            if encoded is None:
-                encoded = {}
-            encoded[key] = raw
-        features = self.scaler_.transform(encoded[key])
+        key = (self.onehot, self.kernel is not None, tuple(self.encoder_.base_columns_))
+        if encoded is None:
+            encoded = {}
+        if key not in encoded:
+            encoded[key] = self.encoder_.encode(self._features(X))
+        features = self.scaler_.transform(self.encoder_.combine(encoded[key], len(X)))
         if self.model in ("bayes", "ard"):
             return self.regressor_.predict(features, return_std=True)
         return self.regressor_.predict(features), np.full(len(features), self.sigma_)
@@ -120,7 +122,7 @@ def baseline(knobs: list[str]) -> LinearSurrogate:
     return LinearSurrogate(knobs, model="ols", log_target=False, onehot=True, bounded=False)
 
 
-def candidates(knobs: list[str], kernel: Kernel | None) -> dict[str, LinearSurrogate]:
+def candidates(knobs: list[str], kernel: Kernel | None, target: str = DEFAULT_TARGET) -> dict[str, LinearSurrogate]:
     """The family cross-validation chooses from."""
     family = {}
     for log_target in (True, False):
@@ -129,8 +131,9 @@ def candidates(knobs: list[str], kernel: Kernel | None) -> dict[str, LinearSurro
         family[f"ridge/{scale}/interactions"] = LinearSurrogate(knobs, "ridge", log_target, interactions=True)
         family[f"bayes/{scale}"] = LinearSurrogate(knobs, "bayes", log_target)
         if kernel is not None:
-            family[f"ridge/{scale}/kernel"] = LinearSurrogate(knobs, "ridge", log_target, kernel=kernel)
-            family[f"ridge/{scale}/kernel+interactions"] = LinearSurrogate(knobs, "ridge", log_target, True, kernel)
+            family[f"ridge/{scale}/kernel"] = LinearSurrogate(knobs, "ridge", log_target, kernel=kernel, target=target)
+            family[f"ridge/{scale}/kernel+interactions"] = LinearSurrogate(knobs, "ridge", log_target, True, kernel,
+                                                                           target=target)
     return family
 
 
@@ -147,11 +150,11 @@ def cross_validate(estimator: LinearSurrogate, X: pd.DataFrame, y, folds: int = 
     return scores(y, cross_val_predict(estimator, X, np.asarray(y, float), cv=splits))
 
 
-def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, folds: int = 5
-           ) -> tuple[str, LinearSurrogate, dict, dict]:
+def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, folds: int = 5,
+           target: str = DEFAULT_TARGET) -> tuple[str, LinearSurrogate, dict, dict]:
     """The candidate with the best cross-validated R², refitted on all rows: (name, model, its
     CV scores, the baseline's CV scores)."""
-    family = candidates(knobs, kernel)
+    family = candidates(knobs, kernel, target)
     results = {name: cross_validate(model, X, y, folds) for name, model in family.items()}
     best = max(results, key=lambda name: results[name]["r2"])
     model = clone(family[best]).fit(X, y)
@@ -183,7 +186,9 @@ class SurrogateModel:
             if knob not in frame:
                 frame[knob] = None if None in values else values[0]
             known = {str(v) for v in values}
-            for value in frame[knob].dropna().unique():  # each distinct value once
+            for value in pd.unique(frame[knob].to_numpy(dtype=object)):  # each distinct value once
+                if pd.isna(value):
+                    continue
                 if _text(value) not in known:
                     raise DseError(f"{knob}={value}: not a value the model was trained on "
                                    f"({', '.join(sorted(known - {'None'}))})")
@@ -234,11 +239,13 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
     baseline, fitted on every row; scored on ``test`` (another table) when given."""
     surrogates, baselines, report = {}, {}, {}
     frame = table.frame
+    target = target or table.target
+    costed_on = target if target in TARGETS else DEFAULT_TARGET  # operator costs of structural features
     for metric in table.metrics:
         rows = frame[frame[metric].notna()]
         if rows[metric].nunique() < 2 or len(rows) < 4:
             continue
-        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds)
+        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds, costed_on)
         surrogates[metric] = model
         baselines[metric] = baseline(table.knobs).fit(rows, rows[metric])
         report[metric] = {"model": name, "cv_r2": cv["r2"], "cv_mape": cv["mape"],
@@ -253,7 +260,7 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
     if not surrogates:
         raise DseError(f"{table.source}: no metric varies over at least 4 rows; nothing to learn")
     return SurrogateModel(knob_schema(frame, table.knobs), surrogates, baselines, report,
-                          target or table.target, table.hash, table.kernel, library_versions())
+                          target, table.hash, table.kernel, library_versions())
 
 
 def _text(value) -> str:

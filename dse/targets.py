@@ -160,6 +160,8 @@ _ECP5_FLOAT = {
     "cast.f32": (58.0, 600, 500, 0), "cast.f64": (72.0, 800, 700, 0),
 }
 
+DEFAULT_TARGET = "xc7z020"
+
 TARGETS: dict[str, Target] = {
     "xc7z020": Target(
         name="xc7z020", part="xc7z020clg484-1", lut=53_200, ff=106_400, dsp=220, bram18=280, lut_inputs=6,

@@ -12,14 +12,16 @@ from dse import Space
 from dse.backends import get_backend
 from dse.dataset import load_table
 from dse.executor import LocalExecutor
-from dse.features import KnobEncoder, structure_features
+from dse.features import KnobEncoder
 from dse.frontend import read_kernel, source_hash
 from dse.kernels import resolve_kernel
 from dse.paths import bundled
 from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
+from dse.structure import Structure
 from dse.surrogates import LinearSurrogate, SurrogateModel, baseline, scores
+from dse.targets import get_target
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +75,25 @@ def test_encoder_uses_log2_factors_one_hot_and_factor_text():
     assert "u:log2*p=on" not in pairs.columns_  # constant (0) on these rows
 
 
-def test_structure_features_follow_the_directives():
-    kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
-    plain = structure_features(kernel, {})
-    assert plain["inner:log2_seq"] == 18 and plain["inner:log2_par"] == 0  # 64^3 runs of one copy
-    unrolled = structure_features(kernel, {"inner.unroll": 4})
-    assert unrolled["inner:log2_seq"] == 16 and unrolled["inner:log2_par"] == 2
-    piped = structure_features(kernel, {"middle.pipeline": "on", "middle.ii": 1})
-    assert piped["inner:log2_par"] == 6  # the inner loop is flattened into the pipelined middle loop
-    assert piped["middle:log2_ii"] == 5  # 64 reads each of m1 and m2 per iteration over 2 ports: II 32
-    banked = structure_features(kernel, {"middle.pipeline": "on", "middle.ii": 1, "m1.partition": "cyclic",
-                                         "m1.factor": 64, "m2.partition": "block", "m2.factor": 64})
-    assert banked["middle:log2_ii"] == 0
-    assert banked["fp_concurrent"] == 128 and plain["fp_concurrent"] == 2
+def test_structure_follows_the_directives():
+    structure = Structure(read_kernel(resolve_kernel("gemm_ncubed").path), get_target("xc7z020"))
+    piped = {"middle.pipeline": "on", "middle.ii": 1}
+    configs = pd.DataFrame([{}, {"inner.unroll": 4}, piped,
+                            {**piped, "m1.partition": "cyclic", "m1.factor": 64, "m2.partition": "block", "m2.factor": 64},
+                            {**piped, "m1.partition": "cyclic", "m1.factor": 64, "m2.partition": "cyclic", "m2.factor": 64},
+                            {**piped, "m1.partition": "block", "m1.factor": 64, "m2.partition": "block", "m2.factor": 64}],
+                           dtype=object)
+    features = structure.features(configs)
+    # 64^3 runs of one copy; unrolled by 4; flattened into the pipelined middle loop
+    assert list(features["inner:log2_runs"]) == [18, 16, 12, 12, 12, 12]
+    assert list(features["inner:log2_copies"]) == [0, 2, 6, 6, 6, 6]
+    # m1[i*64+k] and m2[k*64+j] over the 64 flattened k: II 32 on 2 ports, unless the banks split k:
+    # cyclic m1 and block m2 do; stride-64 reads of a cyclic m2 all reach one bank, and so do
+    # stride-1 reads of a block m1
+    assert list(features["middle:log2_ii"]) == [0, 0, 5, 0, 5, 5]
+    # f64 multiplier 11 DSP, adder 3: one each; the unrolled products wait for two ports (2 each);
+    # a pipeline at II 32 needs 64/32 of each; at II 1, 64 of each
+    assert list(features["dsp"]) == [14, 25, 28, 896, 28, 28]
 
 
 def test_surrogate_follows_scikit_learn_rules(sweep):

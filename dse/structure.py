@@ -1,0 +1,380 @@
+"""Analytic proxies of what a configuration costs, computed from the kernel's IR for many
+configurations at once (numpy over rows): the surrogates' structural features.
+
+Per loop, the directives decide how many copies of its body are in hardware, how often one
+copy runs, and which loop is the scheduled region it belongs to (a fully unrolled loop melts
+into its parent; a pipeline flattens everything below it). Per region, operations are counted
+by operator and the cores they need follow: the count over the II in a pipeline, over the
+cycles the memory ports impose otherwise. Cores are shared between regions that run one after
+another, so a kernel needs the largest region's cores; everything else adds up. Costs come from
+the target's operator library and block RAM shapes, the same facts the builtin flow uses, but
+nothing is scheduled: these are first-order figures for a regression to calibrate.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .estimate import LUTRAM_MAX_BITS, _kernel_facts
+from .ir import Kernel, Loop
+from .targets import Operator, Target, type_bits
+
+DEFAULT_CLOCK_NS = 10.0
+PORTS_PER_BANK = 2
+CARRIED = "<carried>"
+
+
+def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each column of ``frame`` as a numpy object array: element-wise work on a few rows is
+    many times faster on these than on pandas columns."""
+    return {name: frame[name].to_numpy(dtype=object) for name in frame.columns}
+
+
+def numbers(values: np.ndarray) -> np.ndarray:
+    """Values as floats; empty or not a number: NaN."""
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+
+
+def texts(values: np.ndarray, empty: str) -> np.ndarray:
+    """Values as text; ``empty`` where there is none."""
+    return np.where(pd.isna(values), empty, values).astype(str)
+
+
+@dataclass
+class _LoopFacts:
+    """What one loop's own operations (one iteration, sub-loops excluded) are made of."""
+
+    loop: Loop
+    chain: list[int]  # positions of the loop and its ancestors, innermost first
+    trips: int
+    cores: Counter = field(default_factory=Counter)  # (shareable operator key, what feeds it) -> count
+    plain: np.ndarray = field(default_factory=lambda: np.zeros(3))  # LUT, FF, DSP of operators never shared
+    value_bits: int = 0  # bits of the values its operations produce (registers when they cross a cycle)
+    accesses: list = field(default_factory=list)  # (array, per-dimension affine index or None) of each load and store
+    loads: Counter = field(default_factory=Counter)
+    carried_float: str | None = None  # type of a floating-point scalar carried between iterations
+    updates: list = field(default_factory=list)  # (store, load, index) of read-modify-writes of one element
+    depth: dict[tuple, float] = field(default_factory=dict)  # cycles of paths, by clock, source and sink
+
+
+@dataclass
+class _Partition:
+    """One array's partitioning, per configuration."""
+
+    block: np.ndarray  # block partitioning (else cyclic; complete is cyclic with a bank per element)
+    banks: np.ndarray
+    words: np.ndarray  # elements per bank
+    position: np.ndarray  # the partitioned dimension
+    block_size: np.ndarray
+
+    def reached(self, index: list, inductions: list[str | None], counts: list[np.ndarray]) -> np.ndarray:
+        """How many banks the copies of one access reach when the loops of ``inductions`` run
+        ``counts`` copies side by side: the residues of the index modulo the banks (cyclic), or
+        the blocks its span covers (block). An unknown index reaches one bank."""
+        reached = np.ones(len(self.banks))
+        for position in np.unique(self.position):
+            affine = index[position] if position < len(index) else None
+            if affine is None:
+                continue
+            residues, span = np.ones(len(self.banks)), np.zeros(len(self.banks))
+            for induction, count in zip(inductions, counts):
+                step = abs(affine.get(induction, 0)) if induction else 0
+                if step:
+                    residues *= np.minimum(count, self.banks / np.gcd(step, self.banks.astype(int)))
+                    span += step * (count - 1)
+            spread = np.where(self.block, np.floor(span / self.block_size) + 1, residues)
+            reached = np.where(self.position == position, np.minimum(self.banks, spread), reached)
+        return reached
+
+
+class Structure:
+    """A kernel compiled for :meth:`features` on one target."""
+
+    def __init__(self, kernel: Kernel, target: Target):
+        self.kernel, self.target = kernel, target
+        _, self.live, self.foldable = _kernel_facts(kernel)
+        reachable = kernel.reachable_functions()
+        self.partitionable = sorted({a.name for a in kernel.arrays if a.size})
+        self.bits = {name: kernel.partitionable_array(name).element.bits or 32 for name in self.partitionable}
+        loops = [loop for loop in kernel.loops.values() if loop.function in reachable]
+        position = {loop.name: i for i, loop in enumerate(loops)}
+        self.loops = [self._loop_facts(loop, [position[a.name] for a in [loop, *kernel.ancestors(loop)]])
+                      for loop in loops]
+        self.function_cores: Counter = Counter()
+        for name in reachable:
+            for op in kernel.functions[name].ops:
+                if self._operator(op) is not None and self._operator(op).shareable:
+                    self.function_cores[self._core(op)] += 1
+        self.core_keys = sorted({key for facts in self.loops for key, _ in facts.cores} | set(self.function_cores))
+        self.operators = {key: target.operator(*key.split(".")) for key in self.core_keys}
+        self.memories = [a for a in kernel.arrays if a.function in reachable and a.kind == "local"
+                         and a.size and a.element.bits] + \
+            [a for a in kernel.constant_tables if a.size and a.element.bits]
+
+    # ----- compiled once -------------------------------------------------------------------
+    @staticmethod
+    def _core(op) -> str:
+        return f"{op.kind}.{op.type}"
+
+    def _operator(self, op) -> Operator | None:
+        kind = op.kind
+        if op.id not in self.live or op.id in self.foldable or kind in ("load", "store", "phi", "call") or \
+                (kind == "cast" and not op.type.startswith("f")):
+            return None
+        if kind == "mul" and not op.type.startswith("f") and len(op.operands) < 2:
+            kind = "add"  # a product with a constant is shifts and adds
+        return self.target.operator(kind, op.type)
+
+    def _loop_facts(self, loop: Loop, chain: list[int]) -> _LoopFacts:
+        facts = _LoopFacts(loop, chain, loop.trip_count or 1)
+        loaded = {(op.array, repr(op.index)): op for op in loop.ops if op.kind == "load" and op.index}
+        feeders: dict[int, frozenset] = {}  # op -> arrays whose loads it waits for; CARRIED: a carried scalar
+        for op in loop.ops:
+            feeders[op.id] = frozenset().union(*(feeders.get(o, frozenset()) for o in op.operands))
+            if op.kind == "load" and op.array in self.partitionable:
+                feeders[op.id] |= {op.array}
+            elif op.kind == "phi" and op.carried_from is not None:
+                feeders[op.id] |= {CARRIED}
+            if op.id not in self.live:
+                continue
+            if op.kind == "store" and (op.array, repr(op.index)) in loaded and None not in op.index:
+                facts.updates.append((op, loaded[op.array, repr(op.index)], op.index))
+            if op.kind in ("load", "store"):
+                if op.array in self.partitionable:
+                    facts.accesses.append((op.array, op.index or [None]))
+                facts.loads[op.array] += op.kind == "load"
+            elif op.kind == "phi" and op.type.startswith("f") and op.carried_from is not None:
+                facts.carried_float = op.type
+            operator = self._operator(op)
+            if operator is None:
+                continue
+            facts.value_bits += type_bits(op.type)
+            if operator.shareable:
+                facts.cores[self._core(op), feeders[op.id]] += 1
+            else:
+                facts.plain += (operator.lut, operator.ff, operator.dsp)
+        return facts
+
+    def _depth(self, facts: _LoopFacts, clock_ns: float, source: int | None = None, sink: int | None = None
+               ) -> float:
+        """Cycles of the longest dependence path through one iteration of a loop's own
+        operations, or of the path from op ``source`` to op ``sink``."""
+        key = (clock_ns, source, sink)
+        if key not in facts.depth:
+            usable = self.target.usable_ns(clock_ns)
+            finish: dict[int, float] = {}
+            for op in facts.loop.ops:  # program order: operands come first
+                inputs = [finish[o] for o in op.operands if o in finish]
+                if source is not None and op.id != source and not inputs:
+                    continue  # not reached from the source
+                operator = self._operator(op)
+                if op.kind in ("load", "store"):
+                    took = 1.0
+                elif operator is None:
+                    took = 0.0
+                elif operator.pipelined:
+                    took = float(self.target.stages(operator, clock_ns))
+                else:
+                    took = operator.delay_ns / usable
+                finish[op.id] = max(inputs, default=0.0) + took
+            facts.depth[key] = finish.get(sink, 0.0) if sink is not None else max(finish.values(), default=0.0)
+        return facts.depth[key]
+
+    # ----- per configuration ---------------------------------------------------------------
+    def features(self, configs: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per row of ``configs`` (one column per knob, empty when inactive): per loop the log2
+        of its copies in hardware, its sequential runs and its II; in total the proxies
+        ``latency``, ``dsp``, ``lut``, ``ff``, ``bram`` and their parts."""
+        rows, columns = len(configs), columns_of(configs)
+        number = lambda knob, default: (np.nan_to_num(numbers(columns[knob]), nan=default) if knob in columns
+                                        else np.full(rows, float(default)))
+        text = lambda knob, default: texts(columns[knob], default) if knob in columns else np.full(rows, default)
+        clock = number("clock.period_ns", DEFAULT_CLOCK_NS)
+        banks, words, partitions = {}, {}, {}
+        for array in self.partitionable:
+            partitions[array] = self._partition(array, text(f"{array}.partition", "none"),
+                                                number(f"{array}.factor", 1), number(f"{array}.dim", 1))
+            banks[array], words[array] = partitions[array].banks, partitions[array].words
+
+        loops = self.loops
+        trips = [np.full(rows, float(f.trips)) for f in loops]
+        unroll = [np.minimum(number(f"{f.loop.name}.unroll", 1), f.trips) for f in loops]
+        pipelined = [text(f"{f.loop.name}.pipeline", "off") == "on" for f in loops]
+        flattened = [np.logical_or.reduce([pipelined[a] for a in f.chain[1:]] + [np.zeros(rows, bool)])
+                     for f in loops]
+        full = [flattened[i] | (unroll[i] >= f.trips) for i, f in enumerate(loops)]
+        factor = [np.where(full[i], trips[i], unroll[i]) for i in range(len(loops))]
+        iterations = [np.where(full[i], 1.0, np.ceil(trips[i] / unroll[i])) for i in range(len(loops))]
+        copies = [np.prod([factor[a] for a in f.chain], axis=0) for f in loops]
+        runs = [np.prod([iterations[a] for a in f.chain], axis=0) for f in loops]
+        region = [~full[i] for i in range(len(loops))]
+        is_pipeline = [region[i] & pipelined[i] for i in range(len(loops))]
+
+        # what each region's body holds: its own copies and those of the fully unrolled loops below
+        zeros = lambda: np.zeros(rows)
+        held = [defaultdict(zeros) for _ in loops]  # core:<key>, access:<array>, bits, depth, chain, recurrence
+        groups = [{} for _ in loops]  # (core, feeders) -> [count, copies chained by a carried scalar]
+        plain = [zeros() for _ in range(3)]
+        for i, f in enumerate(loops):
+            inside = np.ones(rows, bool)  # every level below the candidate region is fully unrolled
+            multiplier = np.ones(rows)
+            for step, r in enumerate(f.chain):
+                member = inside & region[r]
+                mult = np.where(member, multiplier * unroll[r], 0.0)
+                body = held[r]
+                chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
+                for (key, fed_by), count in f.cores.items():
+                    body[f"core:{key}"] += mult * count
+                    group = groups[r].setdefault((key, fed_by), [zeros(), zeros()])
+                    group[0] += mult * count
+                    if CARRIED in fed_by:
+                        group[1] = np.maximum(group[1], np.where(member, chained, 0.0))
+                levels = f.chain[:step + 1]
+                counts = [trips[level] for level in levels[:-1]] + [unroll[r]]
+                inductions = [loops[level].loop.induction for level in levels]
+                for store, load, index in f.updates:  # copies that update one element wait for each other
+                    serial = [c for c, induction in zip(counts, inductions) if not any(a.get(induction) for a in index)]
+                    waits = np.prod(serial, axis=0) * self._depths(f, clock, load.id, store.id) if serial else 0.0
+                    body["chain"] = np.maximum(body["chain"], np.where(member, waits, 0.0))
+                    if not any(a.get(inductions[-1]) for a in index):  # the same element every iteration
+                        body["recurrence"] = np.maximum(body["recurrence"], np.where(member, waits, 0.0))
+                for array, index in f.accesses:  # cycles of a port: copies over the banks they reach
+                    reached = partitions[array].reached(index, inductions, counts)
+                    body[f"access:{array}"] += mult / reached
+                body["bits"] += mult * f.value_bits
+                body["depth"] = np.maximum(body["depth"], np.where(member, self._depths(f, clock), 0.0))
+                if f.carried_float:  # its own iterations chain in a recurrence; a melted loop's, in the body
+                    stages = self._stages("add", f.carried_float, clock)
+                    if step == 0:
+                        body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * stages, 0.0))
+                    else:
+                        body["chain"] = np.maximum(body["chain"], np.where(member, trips[f.chain[0]] * stages, 0.0))
+                inside &= full[r]
+                multiplier = multiplier * trips[r]
+            for part in range(3):
+                plain[part] += copies[i] * f.plain[part]
+        interval, length, units = {}, {}, {key: zeros() for key in self.core_keys}
+        mux_lut, registers, control = zeros(), zeros(), zeros()
+        for i, f in enumerate(loops):
+            body = held[i]
+            port_cycles = {key.split(":", 1)[1]: np.where(words[key.split(":", 1)[1]] > 1,
+                                                          np.ceil(body[key] / PORTS_PER_BANK), 1.0)
+                           for key in body if key.startswith("access:")}
+            ports = np.max([*port_cycles.values(), np.ones(rows)], axis=0)
+            interval[i] = np.where(is_pipeline[i], np.maximum.reduce([number(f"{f.loop.name}.ii", 1), ports,
+                                                                      body["recurrence"]]), 1.0)
+            serial = body["depth"] + body["chain"] + np.where(is_pipeline[i], 0.0, body["recurrence"])
+            length[i] = np.where(region[i], np.maximum(serial, ports), 0.0)
+            instances = copies[i] / np.maximum(factor[i], 1.0)  # hardware copies of this region
+            # outside a pipeline, copies start together unless the ports of the arrays that feed them,
+            # or a carried scalar, spread them over cycles
+            started = defaultdict(zeros)
+            for (key, fed_by), (count, chained) in groups[i].items():
+                waits = [port_cycles[a] for a in fed_by if a in port_cycles]
+                started[key] += np.ceil(count / np.maximum.reduce([chained, np.ones(rows), *waits]))
+            for key in self.core_keys:
+                count = body[f"core:{key}"]
+                needed = np.where(is_pipeline[i], np.ceil(count / interval[i]), np.minimum(started[key], count))
+                needed = np.where(region[i], needed, 0.0)
+                units[key] = np.maximum(units[key], needed)
+                shared_by = np.ceil(count / np.maximum(needed, 1.0))
+                mux_lut += instances * needed * 2 * type_bits(key.split(".")[1]) * np.ceil((shared_by - 1) / 3)
+            lifetime = np.where(is_pipeline[i], length[i], 1.0)
+            registers += np.where(region[i], instances * body["bits"] * lifetime, 0.0)
+            control += np.where(region[i], instances * (2 * length[i] + np.log2(1 + iterations[i])), 0.0)
+        for key, count in self.function_cores.items():
+            units[key] = np.maximum(units[key], count)
+
+        latency = self._latency(region, is_pipeline, iterations, interval, length, unroll, trips, full)
+        read_mux = zeros()
+        for i, f in enumerate(loops):
+            for array, count in f.loads.items():
+                if array in banks:
+                    read_mux += copies[i] * count * self.bits[array] * np.ceil((banks[array] - 1) / (self.target.lut_inputs - 3))
+        core_cost = {part: sum(units[k] * getattr(self.operators[k], part) for k in self.core_keys) + zeros()
+                     for part in ("lut", "ff", "dsp")}
+        bram, memory_lut, memory_ff = self._memory(banks, words)
+        totals = {
+            "latency": latency, "dsp": core_cost["dsp"] + plain[2], "bram": bram,
+            "lut": core_cost["lut"] + plain[0] + mux_lut + read_mux + memory_lut + control,
+            "ff": core_cost["ff"] + plain[1] + registers + memory_ff + control,
+            "lut_cores": core_cost["lut"], "lut_plain": plain[0], "lut_mux": mux_lut + read_mux,
+            "lut_memory": memory_lut, "ff_cores": core_cost["ff"], "ff_plain": plain[1], "ff_registers": registers,
+            "ff_memory": memory_ff, "control": control,
+            "banks": sum((b for b in banks.values()), zeros()),
+        }
+        features = {}
+        for i, f in enumerate(loops):
+            name = f.loop.name
+            features[f"{name}:log2_copies"] = np.log2(copies[i])
+            features[f"{name}:log2_runs"] = np.log2(runs[i])
+            features[f"{name}:log2_ii"] = np.log2(interval[i])
+        for name, total in totals.items():
+            features[name] = total
+            features[f"log2_{name}"] = np.log2(1 + total)
+        return features
+
+    def _depths(self, facts: _LoopFacts, clock: np.ndarray, source: int | None = None, sink: int | None = None
+                ) -> np.ndarray:
+        """:meth:`_depth` at each row's clock."""
+        values = np.unique(clock)
+        found = np.array([self._depth(facts, float(c), source, sink) for c in values])
+        return found[np.searchsorted(values, clock)]
+
+    def _stages(self, kind: str, type_: str, clock: np.ndarray) -> np.ndarray:
+        operator = self.target.operator(kind, type_)
+        return np.maximum(1.0, np.ceil(operator.delay_ns / (clock * self.target.usable_ns(1.0))))
+
+    def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
+        """An array's banks and elements per bank, as the partition directives make them."""
+        array = self.kernel.partitionable_array(name)
+        extents = np.array([d or 1 for d in array.dims], float)
+        position = (np.clip(dim, 1, len(extents)) - 1).astype(int)
+        extent = extents[position]
+        every = (scheme == "complete") & (dim == 0)
+        banks = np.where(scheme == "none", 1.0, np.where(scheme == "complete", extent, np.minimum(factor, extent)))
+        banks = np.where(every, float(array.size), banks)
+        words = np.where(every, 1.0, array.size / extent * np.ceil(extent / banks))
+        return _Partition(scheme == "block", banks, words, position, np.ceil(extent / banks))
+
+    def _memory(self, banks: dict, words: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Block RAM tiles, LUT and FF of the local arrays and constant tables."""
+        memory = self.target.memory
+        rows = len(next(iter(banks.values()))) if banks else 1
+        bram, lut, ff = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+        for array in self.memories:
+            width = array.element.bits
+            count, depth = banks.get(array.name, np.ones(rows)), words.get(array.name, np.full(rows, array.size))
+            registers = depth == 1
+            lutram = ~registers & (depth * width <= LUTRAM_MAX_BITS)
+            tiles = np.minimum.reduce([np.ceil(width / w) * np.ceil(depth / d) for w, d in memory.shapes])
+            ff += np.where(registers, width * count, 0.0)
+            lut += np.where(registers, width * count / 2, 0.0) + \
+                np.where(lutram, count * width * np.ceil(depth / memory.lutram_depth) * memory.lutram_luts_per_bit, 0)
+            bram += np.where(registers | lutram, 0.0, count * tiles)
+        return bram, lut, ff
+
+    def _latency(self, region, is_pipeline, iterations, interval, length, unroll, trips, full) -> np.ndarray:
+        """Cycles of the top function: each region's latency, its sub-regions' copies run one
+        after another inside the region that holds them (an upper bound)."""
+        rows = len(region[0]) if region else 1
+        inner = [np.zeros(rows) for _ in self.loops]
+        total = np.zeros(rows)
+        for i in reversed(range(len(self.loops))):  # sub-loops first
+            own = np.where(is_pipeline[i], (iterations[i] - 1) * interval[i] + length[i],
+                           iterations[i] * (length[i] + inner[i]) + 1)
+            own = np.where(region[i], own, 0.0)
+            inside, multiplier = np.ones(rows, bool), np.ones(rows)
+            placed = np.zeros(rows, bool)
+            for r in self.loops[i].chain[1:]:
+                inside &= ~placed
+                holds = inside & region[r]
+                inner[r] += np.where(holds, own * multiplier * unroll[r], 0.0)
+                placed |= holds
+                multiplier = multiplier * trips[r]
+            total += np.where(placed, 0.0, own * multiplier)
+        return total
