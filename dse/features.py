@@ -1,6 +1,5 @@
-"""Features for surrogates: knob encodings that suit directives, interaction terms, and
-structural features computed from the kernel's IR (how many copies of each loop body the
-directives put in hardware, how often each runs, the II its memory ports allow).
+"""Features for surrogates: knob encodings that suit directives, interaction terms between
+knobs of one loop nest, and the kernel's structural proxies (:mod:`dse.structure`).
 
 Directive values act multiplicatively (an unroll factor divides iterations and multiplies
 operators), so ordinal knobs are encoded as log2 and categorical knobs one-hot; a text value
