@@ -145,20 +145,52 @@ def scores(actual, predicted) -> dict[str, float]:
     return {"r2": float(r2_score(actual, predicted)), "mape": float(mape)}
 
 
-def cross_validate(estimator: LinearSurrogate, X: pd.DataFrame, y, folds: int = 5, seed: int = 0) -> dict:
+def cross_validate(estimator, X: pd.DataFrame, y, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold predictions of ``y``."""
     splits = KFold(min(folds, len(y)), shuffle=True, random_state=seed)
-    return scores(y, cross_val_predict(estimator, X, np.asarray(y, float), cv=splits))
+    return cross_val_predict(estimator, X, np.asarray(y, float), cv=splits)
 
 
 def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, folds: int = 5,
-           target: str = DEFAULT_TARGET) -> tuple[str, LinearSurrogate, dict, dict]:
+           target: str = DEFAULT_TARGET) -> tuple[str, BaseEstimator, dict, dict]:
     """The candidate with the best cross-validated R², refitted on all rows: (name, model, its
-    CV scores, the baseline's CV scores)."""
+    CV scores, the baseline's CV scores). Besides each candidate, the blend of the best model
+    on a log target with the best on a raw one competes: the log model is accurate in
+    proportion, the raw one on the largest designs, and their mean often beats both."""
     family = candidates(knobs, kernel, target)
-    results = {name: cross_validate(model, X, y, folds) for name, model in family.items()}
+    predicted = {name: cross_validate(model, X, y, folds) for name, model in family.items()}
+    results = {name: scores(y, values) for name, values in predicted.items()}
+    best_of = {scale: max((n for n in family if family[n].log_target == (scale == "log")),
+                          key=lambda n: results[n]["r2"]) for scale in ("log", "raw")}
+    blend = f"blend({best_of['log']}, {best_of['raw']})"
+    family[blend] = BlendSurrogate([family[best_of["log"]], family[best_of["raw"]]])
+    results[blend] = scores(y, (predicted[best_of["log"]] + predicted[best_of["raw"]]) / 2)
     best = max(results, key=lambda name: results[name]["r2"])
     model = clone(family[best]).fit(X, y)
-    return best, model, results[best], cross_validate(baseline(knobs), X, y, folds)
+    return best, model, results[best], scores(y, cross_validate(baseline(knobs), X, y, folds))
+
+
+class BlendSurrogate(RegressorMixin, BaseEstimator):
+    """The mean of several surrogates; its spread adds theirs to their disagreement."""
+
+    def __init__(self, members: list[LinearSurrogate]):
+        self.members = members
+
+    def fit(self, X: pd.DataFrame, y) -> BlendSurrogate:
+        self.members_ = [clone(member).fit(X, y) for member in self.members]
+        return self
+
+    def predict(self, X: pd.DataFrame, return_std: bool = False):
+        means, spreads = zip(*(member.predict(X, return_std=True) for member in self.members_))
+        mean = np.mean(means, axis=0)
+        spread = np.sqrt(np.mean([s ** 2 + (m - mean) ** 2 for m, s in zip(means, spreads)], axis=0))
+        return (mean, spread) if return_std else mean
+
+    def interval(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, low, high): the members' means averaged, the interval spanning theirs."""
+        ends = [member.interval(X, encoded) for member in self.members_]
+        return (np.mean([e[0] for e in ends], axis=0), np.min([e[1] for e in ends], axis=0),
+                np.max([e[2] for e in ends], axis=0))
 
 
 @dataclass
@@ -167,7 +199,7 @@ class SurrogateModel:
     knob schema, the target and the data they were trained on."""
 
     knobs: dict[str, list]  # knob -> values seen in training (None: inactive)
-    surrogates: dict[str, LinearSurrogate]
+    surrogates: dict[str, LinearSurrogate | BlendSurrogate]
     baselines: dict[str, LinearSurrogate]
     report: dict[str, dict]  # per metric: the chosen model's name, its scores and the baseline's
     target: str | None

@@ -20,7 +20,7 @@ from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
 from dse.structure import Structure
-from dse.surrogates import LinearSurrogate, SurrogateModel, baseline, scores
+from dse.surrogates import BlendSurrogate, LinearSurrogate, SurrogateModel, baseline, scores
 from dse.targets import get_target
 
 
@@ -108,6 +108,13 @@ def test_surrogate_follows_scikit_learn_rules(sweep):
     assert (low <= mean).all() and (mean <= high).all()
     copy = clone(model)
     assert copy.get_params() == model.get_params() and not hasattr(copy, "regressor_")
+    raw = LinearSurrogate(table.knobs, log_target=False)
+    blend = BlendSurrogate([model, raw])
+    assert blend.fit(frame, frame["lut"]) is blend and not hasattr(blend.members[1], "regressor_")
+    members = [m.predict(frame) for m in blend.members_]
+    assert np.allclose(blend.predict(frame), (members[0] + members[1]) / 2)
+    mean, low, high = blend.interval(frame)
+    assert (low <= np.minimum(*members) + 1e-6).all() and (high >= np.maximum(*members) - 1e-6).all()
     ours = scores(frame["latency_cycles"], LinearSurrogate(table.knobs, interactions=True, kernel=read_kernel(
         resolve_kernel("gemm_ncubed").path)).fit(frame, frame["latency_cycles"]).predict(frame))
     theirs = scores(frame["latency_cycles"], baseline(table.knobs).fit(frame, frame["latency_cycles"]).predict(frame))
