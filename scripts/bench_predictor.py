@@ -52,7 +52,10 @@ def builtin_sweep(kernel: str, folder: Path, points: int = 500) -> Path:
 
 
 def split(table: Table, rows: int) -> tuple[Table, Table]:
-    frame = table.frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    """The first ``rows`` of a seeded shuffle train, the others test; rows are put in a fixed
+    order first, since a parallel sweep stores them in the order they finish."""
+    frame = table.frame.sort_values(table.knobs, key=lambda column: column.astype(str), ignore_index=True)
+    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
     part = lambda f: Table(f.reset_index(drop=True), table.knobs, table.metrics, table.source, table.target)
     return part(frame.iloc[:rows]), part(frame.iloc[rows:])
 
