@@ -59,7 +59,6 @@ from .ir import Array, Function, Kernel, Loop, Op
 from .render import Directive
 from .targets import Operator, Target, type_bits
 
-LUTRAM_MAX_BITS = 1024
 MAX_BODY_OPERATIONS = 60_000
 """A body that unrolling and pipelining would flatten beyond this many operations is not
 built: Vitis HLS stops such unrolling too (XFORM 203-504, "large runtime and excessive memory
@@ -346,19 +345,12 @@ class Estimator:
         if function == self.kernel.top:
             owned += self.kernel.constant_tables
         bram, lut, ff = 0, 0.0, 0.0
-        memory = self.target.memory
         for array in owned:
             if array.size is None or array.element.bits is None:
                 continue
             _, banks, words = self._banking(array)
-            width = array.element.bits
-            if words == 1:
-                ff += width * banks
-                lut += width * banks / 2
-            elif words * width <= LUTRAM_MAX_BITS:
-                lut += banks * width * math.ceil(words / memory.lutram_depth) * memory.lutram_luts_per_bit
-            else:
-                bram += banks * min(math.ceil(width / w) * math.ceil(words / depth) for w, depth in memory.shapes)
+            tiles, memory_lut, memory_ff = self.target.memory_cost(array.element.bits, banks, words)
+            bram, lut, ff = bram + int(tiles), lut + float(memory_lut), ff + float(memory_ff)
         return bram, lut, ff
 
     # ----- bodies ------------------------------------------------------------------------------
@@ -384,9 +376,9 @@ class Estimator:
         return _Body(self, root, ranges, flatten_all).build(copies)
 
     def _facts_of(self, op: Op) -> _OpFacts:
-        """The facts of an op (an integer product with a constant is shifts and adds)."""
-        kind = op.kind
-        if kind == "phi" or (kind == "cast" and not op.type.startswith("f")):
+        """The facts of an op."""
+        kind = bound_kind(op)
+        if kind is None:
             facts = _OpFacts("free", type_bits(op.type))
         elif kind in ("load", "store"):
             array = self._array(op.array, self.function_of[op.id])
@@ -399,8 +391,6 @@ class Estimator:
                 facts.block = math.ceil(array.dims[facts.dim] / facts.banks)
             facts.index = [None if i is None else _compile_affine(i) for i in op.index or [None]]
         else:
-            if kind == "mul" and not op.type.startswith("f") and len(op.operands) < 2:
-                kind = "add"
             key = (kind, op.type)
             if key not in self._operators:
                 operator = self.target.operator(kind, op.type)
@@ -541,13 +531,12 @@ class Estimator:
             units = math.ceil(count / ii) if ii else max(starts[key].values())
             if key.startswith("mux"):
                 banks = int(key[3:].split(".")[0])
-                resources.lut += units * type_bits(key.split(".")[1]) * math.ceil(
-                    (banks - 1) / max(1, self.target.lut_inputs - 3))
+                resources.lut += units * self.target.read_mux_luts(type_bits(key.split(".")[1]), banks)
                 continue
             resources.cores[key] = max(resources.cores[key], units)
             shared_by = math.ceil(count / units)
             if shared_by > 1:  # operand multiplexers in front of a shared core
-                resources.lut += units * 2 * type_bits(key.split(".")[1]) * math.ceil((shared_by - 1) / 3)
+                resources.lut += units * self.target.operand_mux_luts(type_bits(key.split(".")[1]), shared_by)
         states = len({node.start[0] for node in nodes if node.kind != "timed"}) + \
             sum(node.kind == "timed" for node in nodes)
         resources.lut += states if ii is None else 2 * length  # one-hot FSM states, or pipeline control
@@ -817,6 +806,16 @@ def _cyclic_collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+def bound_kind(op: Op) -> str | None:
+    """The kind of operator an HLS tool binds ``op`` to (an integer product with a constant is
+    shifts and adds); None for what costs none: phis, casts between integer widths."""
+    if op.kind == "phi" or (op.kind == "cast" and not op.type.startswith("f")):
+        return None
+    if op.kind == "mul" and not op.type.startswith("f") and len(op.operands) < 2:
+        return "add"
+    return op.kind
 
 
 def _arrays_accessed(ops: list[Op]) -> tuple[frozenset, frozenset]:

@@ -44,10 +44,9 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         self.numeric_: dict[str, bool] = {}  # numeric knob -> encoded as log2 (every value positive)
         self.categories_: dict[str, list[str]] = {}
         for knob in self.knobs:
-            values = X[knob].dropna()
-            numbers = pd.to_numeric(values, errors="coerce")
-            if len(values) and numbers.notna().all():
-                self.numeric_[knob] = bool((numbers > 0).all())
+            values = numbers(X[knob].dropna().to_numpy(dtype=object))
+            if len(values) and not np.isnan(values).any():
+                self.numeric_[knob] = bool((values > 0).all())
             else:
                 self.categories_[knob] = sorted(set(X[knob].fillna(INACTIVE).astype(str)))
         self.sometimes_inactive_ = [k for k in self.numeric_ if X[k].isna().any()]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .estimate import LUTRAM_MAX_BITS, _kernel_facts
+from .estimate import _kernel_facts, bound_kind
 from .ir import Kernel, Loop
 from .targets import Operator, Target, type_bits
 
@@ -107,7 +107,7 @@ class Structure:
         self.function_cores: Counter = Counter()
         for name in reachable:
             for op in kernel.functions[name].ops:
-                if self._operator(op) is not None and self._operator(op).shareable:
+                if (operator := self._operator(op)) is not None and operator.shareable:
                     self.function_cores[self._core(op)] += 1
         self.core_keys = sorted({key for facts in self.loops for key, _ in facts.cores} | set(self.function_cores))
         self.operators = {key: target.operator(*key.split(".")) for key in self.core_keys}
@@ -121,12 +121,10 @@ class Structure:
         return f"{op.kind}.{op.type}"
 
     def _operator(self, op) -> Operator | None:
-        kind = op.kind
-        if op.id not in self.live or op.id in self.foldable or kind in ("load", "store", "phi", "call") or \
-                (kind == "cast" and not op.type.startswith("f")):
+        """The operator of a live op of the datapath (not a memory access, a call or address arithmetic)."""
+        kind = bound_kind(op)
+        if kind is None or kind in ("load", "store", "call") or op.id not in self.live or op.id in self.foldable:
             return None
-        if kind == "mul" and not op.type.startswith("f") and len(op.operands) < 2:
-            kind = "add"  # a product with a constant is shifts and adds
         return self.target.operator(kind, op.type)
 
     def _loop_facts(self, loop: Loop, chain: list[int]) -> _LoopFacts:
@@ -216,8 +214,9 @@ class Structure:
 
         # what each region's body holds: its own copies and those of the fully unrolled loops below
         zeros = lambda: np.zeros(rows)
-        held = [defaultdict(zeros) for _ in loops]  # core:<key>, access:<array>, bits, depth, chain, recurrence
+        held = [defaultdict(zeros) for _ in loops]  # bits, depth, chain, recurrence
         groups = [{} for _ in loops]  # (core, feeders) -> [count, copies chained by a carried scalar]
+        accesses = [defaultdict(zeros) for _ in loops]  # array -> accesses per bank it reaches
         plain = [zeros() for _ in range(3)]
         for i, f in enumerate(loops):
             inside = np.ones(rows, bool)  # every level below the candidate region is fully unrolled
@@ -228,7 +227,6 @@ class Structure:
                 body = held[r]
                 chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
                 for (key, fed_by), count in f.cores.items():
-                    body[f"core:{key}"] += mult * count
                     group = groups[r].setdefault((key, fed_by), [zeros(), zeros()])
                     group[0] += mult * count
                     if CARRIED in fed_by:
@@ -238,17 +236,20 @@ class Structure:
                 inductions = [loops[level].loop.induction for level in levels]
                 for store, load, index in f.updates:  # copies that update one element wait for each other
                     serial = [c for c, induction in zip(counts, inductions) if not any(a.get(induction) for a in index)]
-                    waits = np.prod(serial, axis=0) * self._depths(f, clock, load.id, store.id) if serial else 0.0
+                    path = self._per_clock(clock, lambda c: self._depth(f, c, load.id, store.id))
+                    waits = np.prod(serial, axis=0) * path if serial else 0.0
                     body["chain"] = np.maximum(body["chain"], np.where(member, waits, 0.0))
                     if not any(a.get(inductions[-1]) for a in index):  # the same element every iteration
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, waits, 0.0))
                 for array, index in f.accesses:  # cycles of a port: copies over the banks they reach
                     reached = partitions[array].reached(index, inductions, counts)
-                    body[f"access:{array}"] += mult / reached
+                    accesses[r][array] += mult / reached
                 body["bits"] += mult * f.value_bits
-                body["depth"] = np.maximum(body["depth"], np.where(member, self._depths(f, clock), 0.0))
+                depth = self._per_clock(clock, lambda c: self._depth(f, c))
+                body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
                 if f.carried_float:  # its own iterations chain in a recurrence; a melted loop's, in the body
-                    stages = self._stages("add", f.carried_float, clock)
+                    adder = self.target.operator("add", f.carried_float)
+                    stages = self._per_clock(clock, lambda c: self.target.stages(adder, c))
                     if step == 0:
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * stages, 0.0))
                     else:
@@ -261,9 +262,8 @@ class Structure:
         mux_lut, registers, control = zeros(), zeros(), zeros()
         for i, f in enumerate(loops):
             body = held[i]
-            port_cycles = {key.split(":", 1)[1]: np.where(words[key.split(":", 1)[1]] > 1,
-                                                          np.ceil(body[key] / PORTS_PER_BANK), 1.0)
-                           for key in body if key.startswith("access:")}
+            port_cycles = {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
+                           for array, count in accesses[i].items()}
             ports = np.max([*port_cycles.values(), np.ones(rows)], axis=0)
             interval[i] = np.where(is_pipeline[i], np.maximum.reduce([number(f"{f.loop.name}.ii", 1), ports,
                                                                       body["recurrence"]]), 1.0)
@@ -272,32 +272,33 @@ class Structure:
             instances = copies[i] / np.maximum(factor[i], 1.0)  # hardware copies of this region
             # outside a pipeline, copies start together unless the ports of the arrays that feed them,
             # or a carried scalar, spread them over cycles
-            started = defaultdict(zeros)
+            started, counts = defaultdict(zeros), defaultdict(zeros)
             for (key, fed_by), (count, chained) in groups[i].items():
                 waits = [port_cycles[a] for a in fed_by if a in port_cycles]
                 started[key] += np.ceil(count / np.maximum.reduce([chained, np.ones(rows), *waits]))
+                counts[key] += count
             for key in self.core_keys:
-                count = body[f"core:{key}"]
+                count = counts[key]
                 needed = np.where(is_pipeline[i], np.ceil(count / interval[i]), np.minimum(started[key], count))
                 needed = np.where(region[i], needed, 0.0)
                 units[key] = np.maximum(units[key], needed)
                 shared_by = np.ceil(count / np.maximum(needed, 1.0))
-                mux_lut += instances * needed * 2 * type_bits(key.split(".")[1]) * np.ceil((shared_by - 1) / 3)
+                mux_lut += instances * needed * self.target.operand_mux_luts(type_bits(key.split(".")[1]), shared_by)
             lifetime = np.where(is_pipeline[i], length[i], 1.0)
             registers += np.where(region[i], instances * body["bits"] * lifetime, 0.0)
             control += np.where(region[i], instances * (2 * length[i] + np.log2(1 + iterations[i])), 0.0)
         for key, count in self.function_cores.items():
             units[key] = np.maximum(units[key], count)
 
-        latency = self._latency(region, is_pipeline, iterations, interval, length, unroll, trips, full)
+        latency = self._latency(region, is_pipeline, iterations, interval, length, unroll, trips)
         read_mux = zeros()
         for i, f in enumerate(loops):
             for array, count in f.loads.items():
                 if array in banks:
-                    read_mux += copies[i] * count * self.bits[array] * np.ceil((banks[array] - 1) / (self.target.lut_inputs - 3))
+                    read_mux += copies[i] * count * self.target.read_mux_luts(self.bits[array], banks[array])
         core_cost = {part: sum(units[k] * getattr(self.operators[k], part) for k in self.core_keys) + zeros()
                      for part in ("lut", "ff", "dsp")}
-        bram, memory_lut, memory_ff = self._memory(banks, words)
+        bram, memory_lut, memory_ff = self._memory(banks, words, rows)
         totals = {
             "latency": latency, "dsp": core_cost["dsp"] + plain[2], "bram": bram,
             "lut": core_cost["lut"] + plain[0] + mux_lut + read_mux + memory_lut + control,
@@ -318,16 +319,11 @@ class Structure:
             features[f"log2_{name}"] = np.log2(1 + total)
         return features
 
-    def _depths(self, facts: _LoopFacts, clock: np.ndarray, source: int | None = None, sink: int | None = None
-                ) -> np.ndarray:
-        """:meth:`_depth` at each row's clock."""
-        values = np.unique(clock)
-        found = np.array([self._depth(facts, float(c), source, sink) for c in values])
-        return found[np.searchsorted(values, clock)]
-
-    def _stages(self, kind: str, type_: str, clock: np.ndarray) -> np.ndarray:
-        operator = self.target.operator(kind, type_)
-        return np.maximum(1.0, np.ceil(operator.delay_ns / (clock * self.target.usable_ns(1.0))))
+    @staticmethod
+    def _per_clock(clock: np.ndarray, value) -> np.ndarray:
+        """``value(clock_ns)`` at each row's clock, computed once per distinct clock."""
+        clocks = np.unique(clock)
+        return np.array([value(float(c)) for c in clocks])[np.searchsorted(clocks, clock)]
 
     def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
         """An array's banks and elements per bank, as the partition directives make them."""
@@ -341,24 +337,16 @@ class Structure:
         words = np.where(every, 1.0, array.size / extent * np.ceil(extent / banks))
         return _Partition(scheme == "block", banks, words, position, np.ceil(extent / banks))
 
-    def _memory(self, banks: dict, words: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _memory(self, banks: dict, words: dict, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Block RAM tiles, LUT and FF of the local arrays and constant tables."""
-        memory = self.target.memory
-        rows = len(next(iter(banks.values()))) if banks else 1
         bram, lut, ff = np.zeros(rows), np.zeros(rows), np.zeros(rows)
         for array in self.memories:
-            width = array.element.bits
-            count, depth = banks.get(array.name, np.ones(rows)), words.get(array.name, np.full(rows, array.size))
-            registers = depth == 1
-            lutram = ~registers & (depth * width <= LUTRAM_MAX_BITS)
-            tiles = np.minimum.reduce([np.ceil(width / w) * np.ceil(depth / d) for w, d in memory.shapes])
-            ff += np.where(registers, width * count, 0.0)
-            lut += np.where(registers, width * count / 2, 0.0) + \
-                np.where(lutram, count * width * np.ceil(depth / memory.lutram_depth) * memory.lutram_luts_per_bit, 0)
-            bram += np.where(registers | lutram, 0.0, count * tiles)
+            tiles, memory_lut, memory_ff = self.target.memory_cost(
+                array.element.bits, banks.get(array.name, 1.0), words.get(array.name, float(array.size)))
+            bram, lut, ff = bram + tiles, lut + memory_lut, ff + memory_ff
         return bram, lut, ff
 
-    def _latency(self, region, is_pipeline, iterations, interval, length, unroll, trips, full) -> np.ndarray:
+    def _latency(self, region, is_pipeline, iterations, interval, length, unroll, trips) -> np.ndarray:
         """Cycles of the top function: each region's latency, its sub-regions' copies run one
         after another inside the region that holds them (an upper bound)."""
         rows = len(region[0]) if region else 1
@@ -368,11 +356,9 @@ class Structure:
             own = np.where(is_pipeline[i], (iterations[i] - 1) * interval[i] + length[i],
                            iterations[i] * (length[i] + inner[i]) + 1)
             own = np.where(region[i], own, 0.0)
-            inside, multiplier = np.ones(rows, bool), np.ones(rows)
-            placed = np.zeros(rows, bool)
-            for r in self.loops[i].chain[1:]:
-                inside &= ~placed
-                holds = inside & region[r]
+            multiplier, placed = np.ones(rows), np.zeros(rows, bool)
+            for r in self.loops[i].chain[1:]:  # the nearest enclosing region holds it
+                holds = ~placed & region[r]
                 inner[r] += np.where(holds, own * multiplier * unroll[r], 0.0)
                 placed |= holds
                 multiplier = multiplier * trips[r]

@@ -32,10 +32,14 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import DseError
 
 CLOCK_UNCERTAINTY = 0.27
 """Share of the clock period an HLS scheduler keeps as margin (Vitis HLS' default)."""
+LUTRAM_MAX_BITS = 1024
+"""Largest bank an HLS tool maps to distributed RAM rather than block RAM."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,30 @@ class Target:
         if not operator.pipelined:
             return 0
         return max(1, math.ceil(operator.delay_ns / self.usable_ns(clock_ns)))
+
+    def read_mux_luts(self, bits, inputs):
+        """LUTs of a ``bits``-wide multiplexer over ``inputs`` banks (numbers or numpy arrays)."""
+        return bits * -(-(inputs - 1) // max(1, self.lut_inputs - 3))
+
+    @staticmethod
+    def operand_mux_luts(bits, shared_by):
+        """LUTs of the operand multiplexers in front of a core that ``shared_by`` operations
+        share (numbers or numpy arrays)."""
+        return 2 * bits * -(-(shared_by - 1) // 3)
+
+    def memory_cost(self, width: int, banks, words) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(block RAM tiles, LUT, FF) of ``banks`` banks of ``words`` ``width``-bit elements:
+        registers for one word, LUTRAM up to ``LUTRAM_MAX_BITS``, else the cheapest block RAM
+        shape (numbers or numpy arrays)."""
+        memory = self.memory
+        banks, words = np.asarray(banks, float), np.asarray(words, float)
+        registers = words == 1
+        lutram = ~registers & (words * width <= LUTRAM_MAX_BITS)
+        tiles = np.minimum.reduce([np.ceil(width / w) * np.ceil(words / depth) for w, depth in memory.shapes])
+        lut = np.where(registers, width * banks / 2,
+                       np.where(lutram, banks * width * np.ceil(words / memory.lutram_depth)
+                                * memory.lutram_luts_per_bit, 0.0))
+        return (np.where(registers | lutram, 0.0, banks * tiles), lut, np.where(registers, width * banks, 0.0))
 
     def multiplier_blocks(self, bits: int) -> int:
         """Hard multiplier blocks for a bits x bits product (low half kept, as C does)."""
