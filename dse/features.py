@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .ir import Kernel
-from .structure import Structure, columns_of, numbers, texts
+from .structure import Columns, Structure, columns_of, numbers, row_count, texts
 from .targets import DEFAULT_TARGET, get_target
 
 _FACTOR = re.compile(r"factor\s*=\s*(\d+)")
@@ -38,36 +38,49 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         self.kernel = kernel
         self.target = target
 
-    def fit(self, X: pd.DataFrame, y=None) -> KnobEncoder:
+    def fit(self, X: pd.DataFrame | Columns, y=None) -> KnobEncoder:
         if self.kernel is not None:
             self.structure_ = Structure(self.kernel, get_target(self.target))
         self.numeric_: dict[str, bool] = {}  # numeric knob -> encoded as log2 (every value positive)
         self.categories_: dict[str, list[str]] = {}
-        for knob in self.knobs:
-            values = numbers(X[knob].dropna().to_numpy(dtype=object))
-            if len(values) and not np.isnan(values).any():
-                self.numeric_[knob] = bool((values > 0).all())
+        knobs = columns_of(X, self.knobs)
+        inactive = {knob: pd.isna(values) for knob, values in knobs.items()}
+        for knob, values in knobs.items():
+            active = numbers(values[~inactive[knob]])
+            if len(active) and not np.isnan(active).any():
+                self.numeric_[knob] = bool((active > 0).all())
             else:
-                self.categories_[knob] = sorted(set(X[knob].fillna(INACTIVE).astype(str)))
-        self.sometimes_inactive_ = [k for k in self.numeric_ if X[k].isna().any()]
+                self.categories_[knob] = sorted(set(texts(values, INACTIVE)))
+        self.sometimes_inactive_ = [k for k in self.numeric_ if inactive[k].any()]
         columns = self.encode(X)
         self.base_columns_ = list(columns)
         self.pairs_ = self._pairs(columns) if self.interactions else []
         self.columns_ = self.base_columns_ + [f"{a}*{b}" for a, b in self.pairs_]
         return self
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        return self.combine(self.encode(X), len(X))
+    def transform(self, X: pd.DataFrame | Columns) -> np.ndarray:
+        return self.expand(self.base_matrix(self.encode(X), row_count(X)))
 
-    def combine(self, encoded: dict[str, np.ndarray], rows: int) -> np.ndarray:
-        """The feature matrix from :meth:`encode`'s columns (shared by encoders fitted alike)."""
-        columns = {c: encoded.get(c, np.zeros(rows)) for c in self.base_columns_}  # absent: a feature of 0
-        products = [columns[a] * columns[b] for a, b in self.pairs_]
-        return np.column_stack(list(columns.values()) + products).astype(float)
+    def base_matrix(self, encoded: dict[str, np.ndarray], rows: int) -> np.ndarray:
+        """The base columns from :meth:`encode` as a matrix (shared by encoders fitted alike);
+        a column ``encoded`` lacks is 0."""
+        matrix = np.zeros((rows, len(self.base_columns_)))
+        for position, column in enumerate(self.base_columns_):
+            if column in encoded:
+                matrix[:, position] = encoded[column]
+        return matrix
 
-    def encode(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def expand(self, base: np.ndarray) -> np.ndarray:
+        """The base matrix with the interaction products appended: the full feature matrix."""
+        if not self.pairs_:
+            return base
+        position = {column: i for i, column in enumerate(self.base_columns_)}
+        left, right = zip(*((position[a], position[b]) for a, b in self.pairs_))
+        return np.hstack([base, base[:, left] * base[:, right]])
+
+    def encode(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Each base column (before interactions) of ``X``."""
-        knobs = columns_of(X[self.knobs])
+        knobs = columns_of(X, self.knobs)
         columns: dict[str, np.ndarray] = {}
         for knob, log in self.numeric_.items():
             values = numbers(knobs[knob])
@@ -84,7 +97,7 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
             if factors:
                 columns[f"{knob}:factor_log2"] = np.log2([factors.get(t, 1.0) for t in text])
         if self.kernel is not None:
-            for name, values in self.structure_.features(X[self.knobs]).items():
+            for name, values in self.structure_.features(knobs).items():
                 columns[f"kernel:{name}"] = values
         return columns
 

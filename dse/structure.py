@@ -14,6 +14,7 @@ nothing is scheduled: these are first-order figures for a regression to calibrat
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,10 +29,21 @@ PORTS_PER_BANK = 2
 CARRIED = "<carried>"
 
 
-def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each column of ``frame`` as a numpy object array: element-wise work on a few rows is
-    many times faster on these than on pandas columns."""
-    return {name: frame[name].to_numpy(dtype=object) for name in frame.columns}
+Columns = Mapping[str, np.ndarray]
+"""A table as numpy object arrays by column name: element-wise work on a few rows is many
+times faster on these than on pandas columns."""
+
+
+def columns_of(table: pd.DataFrame | Columns, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """The columns ``names`` (default: all) of a data frame or of :data:`Columns` (kept as they are)."""
+    names = list(table.keys() if names is None else names)
+    if isinstance(table, pd.DataFrame):
+        return {name: table[name].to_numpy(dtype=object) for name in names}
+    return {name: table[name] for name in names}
+
+
+def row_count(table: pd.DataFrame | Columns) -> int:
+    return len(table) if isinstance(table, pd.DataFrame) else len(next(iter(table.values()), ()))
 
 
 def numbers(values: np.ndarray) -> np.ndarray:
@@ -183,11 +195,11 @@ class Structure:
         return facts.depth[key]
 
     # ----- per configuration ---------------------------------------------------------------
-    def features(self, configs: pd.DataFrame) -> dict[str, np.ndarray]:
+    def features(self, configs: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Per row of ``configs`` (one column per knob, empty when inactive): per loop the log2
         of its copies in hardware, its sequential runs and its II; in total the proxies
         ``latency``, ``dsp``, ``lut``, ``ff``, ``bram`` and their parts."""
-        rows, columns = len(configs), columns_of(configs)
+        rows, columns = row_count(configs), columns_of(configs)
         number = lambda knob, default: (np.nan_to_num(numbers(columns[knob]), nan=default) if knob in columns
                                         else np.full(rows, float(default)))
         text = lambda knob, default: texts(columns[knob], default) if knob in columns else np.full(rows, default)

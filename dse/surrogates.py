@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from .errors import DseError, did_you_mean
 from .features import KnobEncoder
 from .ir import Kernel
+from .structure import Columns, columns_of, row_count
 from .targets import DEFAULT_TARGET, TARGETS
 
 PREDICT_CHUNK = 20_000
@@ -60,8 +61,10 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         return {"ols": LinearRegression, "ridge": lambda: RidgeCV(alphas=np.logspace(-4, 4, 17)),
                 "bayes": BayesianRidge, "ard": ARDRegression}[self.model]()
 
-    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
-        return X[self.knobs].astype(str) if self.onehot else X
+    def _features(self, X: pd.DataFrame | Columns) -> pd.DataFrame | Columns:
+        if not self.onehot:
+            return X
+        return {knob: values.astype(str) for knob, values in columns_of(X, self.knobs).items()}
 
     def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
         y = np.asarray(y, dtype=float)
@@ -74,20 +77,37 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         self.regressor_ = self._regressor().fit(features, target)
         residuals = target - self.regressor_.predict(features)
         self.sigma_ = float(np.sqrt(np.mean(residuals ** 2) * len(y) / max(1, len(y) - 1)))
+        self._fold_weights()
         return self
 
-    def _latent(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _fold_weights(self) -> None:
+        """The fitted model as weights on the unscaled base columns: ``linear_`` on each, ``pairs_``
+        (a matrix) on each interaction product, ``offset_`` the intercept. Predicting with them
+        never builds the matrix of interaction products: x·W·x sums them."""
+        weights = self.regressor_.coef_ / self.scaler_.scale_
+        self.offset_ = float(self.regressor_.intercept_ - weights @ self.scaler_.mean_)
+        base = len(self.encoder_.base_columns_)
+        self.linear_ = weights[:base]
+        position = {column: i for i, column in enumerate(self.encoder_.base_columns_)}
+        self.pairs_ = np.zeros((base, base))
+        for (a, b), weight in zip(self.encoder_.pairs_, weights[base:]):
+            self.pairs_[position[a], position[b]] += weight
+
+    def _latent(self, X: pd.DataFrame | Columns, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation in the fitted scale (log or raw). ``encoded`` keeps
         encodings of ``X`` for surrogates whose encoders agree (one encoding per table)."""
         key = (self.onehot, self.kernel is not None, tuple(self.encoder_.base_columns_))
         if encoded is None:
             encoded = {}
         if key not in encoded:
-            encoded[key] = self.encoder_.encode(self._features(X))
-        features = self.scaler_.transform(self.encoder_.combine(encoded[key], len(X)))
-        if self.model in ("bayes", "ard"):
-            return self.regressor_.predict(features, return_std=True)
-        return self.regressor_.predict(features), np.full(len(features), self.sigma_)
+            encoded[key] = self.encoder_.base_matrix(self.encoder_.encode(self._features(X)), row_count(X))
+        base = encoded[key]
+        if self.model in ("bayes", "ard"):  # the posterior's spread needs every feature
+            return self.regressor_.predict(self.scaler_.transform(self.encoder_.expand(base)), return_std=True)
+        mean = base @ self.linear_ + self.offset_
+        if self.encoder_.pairs_:
+            mean += np.einsum("ij,ij->i", base @ self.pairs_, base)
+        return mean, np.full(len(base), self.sigma_)
 
     def _bounded(self, values: np.ndarray) -> np.ndarray:
         """With ``bounded``, predictions kept within the training range widened by its span on
@@ -208,35 +228,34 @@ class SurrogateModel:
     versions: dict[str, str] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
 
-    def check(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The knob columns of ``frame``, checked against the schema."""
+    def check(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The knob columns of ``frame`` as :data:`Columns`, checked against the schema; a knob
+        the frame lacks takes its first value (or stays inactive if it ever was)."""
         unknown = [c for c in frame.columns if c not in self.knobs]
         if unknown:
             raise DseError(f"unknown knob '{unknown[0]}'{did_you_mean(unknown[0], self.knobs)}; "
                            f"the model knows {', '.join(self.knobs)}")
+        given = columns_of(frame)
+        columns = {}
         for knob, values in self.knobs.items():
-            if knob not in frame:
-                frame[knob] = None if None in values else values[0]
+            columns[knob] = given.get(knob, np.full(len(frame), None if None in values else values[0], dtype=object))
             known = {str(v) for v in values}
-            for value in pd.unique(frame[knob].to_numpy(dtype=object)):  # each distinct value once
-                if pd.isna(value):
-                    continue
-                if _text(value) not in known:
+            for value in pd.unique(columns[knob]):  # each distinct value once
+                if not pd.isna(value) and _text(value) not in known:
                     raise DseError(f"{knob}={value}: not a value the model was trained on "
                                    f"({', '.join(sorted(known - {'None'}))})")
-        return frame[list(self.knobs)]
+        return columns
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per metric: mean, and the low and high ends of a 90% interval."""
-        frame = self.check(frame.copy())
-        parts = []
+        columns = self.check(frame)
+        out: dict[str, list] = {}
         for start in range(0, len(frame), PREDICT_CHUNK):  # bounded memory for interaction features
-            chunk, out, encoded = frame.iloc[start:start + PREDICT_CHUNK], {}, {}
+            chunk, encoded = {knob: values[start:start + PREDICT_CHUNK] for knob, values in columns.items()}, {}
             for metric, surrogate in self.surrogates.items():
-                mean, low, high = surrogate.interval(chunk, encoded)
-                out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = mean, low, high
-            parts.append(pd.DataFrame(out, index=chunk.index))
-        return pd.concat(parts)
+                for name, values in zip((metric, f"{metric}_low", f"{metric}_high"), surrogate.interval(chunk, encoded)):
+                    out.setdefault(name, []).append(values)
+        return pd.DataFrame({name: np.concatenate(parts) for name, parts in out.items()}, index=frame.index)
 
     def save(self, path: str | Path) -> None:
         import joblib

@@ -115,8 +115,13 @@ def test_surrogate_follows_scikit_learn_rules(sweep):
     assert np.allclose(blend.predict(frame), (members[0] + members[1]) / 2)
     mean, low, high = blend.interval(frame)
     assert (low <= np.minimum(*members) + 1e-6).all() and (high >= np.maximum(*members) - 1e-6).all()
-    ours = scores(frame["latency_cycles"], LinearSurrogate(table.knobs, interactions=True, kernel=read_kernel(
-        resolve_kernel("gemm_ncubed").path)).fit(frame, frame["latency_cycles"]).predict(frame))
+    fitted = LinearSurrogate(table.knobs, interactions=True, kernel=read_kernel(resolve_kernel("gemm_ncubed").path),
+                             log_target=False, bounded=False).fit(frame, frame["latency_cycles"])
+    assert len(fitted.encoder_.pairs_) > 10
+    # weights folded onto the unscaled base columns predict what the fitted scikit-learn model does
+    sklearn_route = fitted.regressor_.predict(fitted.scaler_.transform(fitted.encoder_.transform(frame)))
+    assert np.allclose(fitted.predict(frame), sklearn_route, rtol=1e-9, atol=1e-6)
+    ours = scores(frame["latency_cycles"], fitted.predict(frame))
     theirs = scores(frame["latency_cycles"], baseline(table.knobs).fit(frame, frame["latency_cycles"]).predict(frame))
     assert ours["r2"] > theirs["r2"] and ours["r2"] > 0.9  # on its own training rows
 
