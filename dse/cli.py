@@ -14,13 +14,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .backends import get_backend
-from .dataset import LEADING, TRAILING, export, load_table, results_frame
+from .backends import METRICS, get_backend
+from .backends.vitis import import_solutions
+from .dataset import LEADING, TRAILING, UTILISATION, export, load_table, results_frame
 from .errors import DseError
 from .executor import make_executor
 from .frontend import read_kernel, source_hash
 from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
+from .parsers import parse_report, utilisation
 from .paths import bundled
 from .render import DIALECTS, render
 from .targets import DEFAULT_TARGET
@@ -182,9 +184,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     space = load_space(args, kernel)
     if args.clock_ns is not None:
         space = space.with_clock(args.clock_ns)
-    backend = get_backend(args.backend)
+    if args.tool_path and args.backend == "builtin":
+        raise DseError("--tool-path is for the backends that run an installed tool (vitis, bambu)")
+    backend = get_backend(args.backend, args.tool_path)
     fidelity = args.fidelity or backend.fidelities[0]
     backend.check(args.target, fidelity)
+    backend.version()  # a missing tool stops the sweep here, before any point runs
+    space, fixed = backend.adapt(space)
+    if fixed:
+        print(f"{backend.name} cannot apply {', '.join(fixed)}: held at their neutral values", file=sys.stderr)
     if args.budget is not None and args.budget < 1:
         raise DseError("--budget must be at least 1")
     if args.jobs is not None and args.jobs < 1:
@@ -209,7 +217,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 bar.update(task, advance=1, ok=f"ok {counts['ok']}, not ok {counts['other']}")
 
             summary = run_points(points, backend, store, executor, timeout=args.timeout,
-                                 workdir=args.workdir, progress=advance)
+                                 workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs", progress=advance)
             bar.update(task, completed=len(points))
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
         print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
@@ -226,8 +234,13 @@ def _print_summary(frame, space: Space, target: str) -> None:
     """The fastest design that fits the device, the smallest, and the latency/area Pareto
     front between them, with the directives that differ from the neutral configuration."""
     ok = frame[frame.status == "ok"]
-    fits = ok[(ok[["util_lut", "util_ff", "util_dsp", "util_bram"]] <= 100).all(axis=1)]
     console = Console(width=None if Console().is_terminal else 160)
+    measured = ok.dropna(subset=["latency_cycles", *UTILISATION])
+    if measured.empty and not ok.empty:
+        console.print(f"{len(ok)} designs ran; this flow stage reports no latency or no utilisation for them "
+                      "(see dse export for what it reports)")
+        return
+    fits = measured[(measured[list(UTILISATION)] <= 100).all(axis=1)]
     if fits.empty:
         console.print(f"none of the {len(ok)} designs fits {target}")
         return
@@ -258,7 +271,8 @@ def _directive_text(row, space: Space) -> str:
         text = {"unroll": f"unroll {value}", "inline": f"inline {value}", "period_ns": f"{value} ns"}.get(
             knob.directive, str(value))
         if knob.directive == "pipeline":
-            text = f"pipeline II {int(row[f'{knob.target}.ii'])}"
+            ii = row.get(f"{knob.target}.ii")
+            text = "pipeline" if ii is None or ii != ii else f"pipeline II {int(ii)}"
         elif knob.directive == "partition" and value in ("cyclic", "block"):
             text += f" {int(row[f'{knob.target}.factor'])}"
             if f"{knob.target}.dim" in row and row[f"{knob.target}.dim"] == row[f"{knob.target}.dim"]:
@@ -284,6 +298,37 @@ def cmd_export(args: argparse.Namespace) -> int:
     with Store(args.db) as store:
         rows = export(store, args.output)
     print(f"{args.output}: {rows} design points", file=sys.stderr)
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    reports = {str(path): parse_report(args.tool, path) for path in args.files}
+    if args.json:
+        print(json.dumps({path: {"metrics": {m: report.metrics.get(m) for m in METRICS},
+                                 "utilisation": utilisation(report.metrics, report.available),
+                                 "error": report.error, "details": report.details}
+                          for path, report in reports.items()}, indent=2))
+        return 0
+    table = Table("report", *METRICS, "status")
+    for path, report in reports.items():
+        cells = ["-" if report.metrics.get(m) is None else f"{report.metrics[m]:,}" for m in METRICS]
+        table.add_row(path, *cells, "failed" if report.error else "ok")
+    Console(width=None if Console().is_terminal else 200).print(table)
+    for path, report in reports.items():
+        if report.error:
+            print(f"{path}: {report.error}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if args.backend != "vitis":
+        raise DseError(f"dse import reads Vitis/Vivado HLS solution trees (--backend vitis), not {args.backend}")
+    count = 0
+    with Store(args.db) as store:
+        for point, result in import_solutions(args.folder, args.kernel):
+            store.put(point.key("vitis", result.tool_version), point, "vitis", result)
+            count += 1
+    print(f"{args.db}: {count} results imported from {args.folder}", file=sys.stderr)
     return 0
 
 
@@ -432,8 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="space file (default: the bundled one, else derived from the kernel)")
     sweep.add_argument("--db", default="results.sqlite", metavar="FILE",
                        help="SQLite results database, created if missing (default: results.sqlite)")
-    sweep.add_argument("--backend", default="builtin", help="HLS flow (default: builtin)")
-    sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest; builtin: estimate)")
+    sweep.add_argument("--backend", default="builtin",
+                       help="HLS flow: builtin (default, always there), vitis (Vitis HLS or Vivado HLS), bambu")
+    sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest): builtin estimate; "
+                                          "vitis csynth, syn, impl; bambu estimate, simulate, evaluation")
     sweep.add_argument("--target", default=DEFAULT_TARGET, help=f"device (default: {DEFAULT_TARGET})")
     sweep.add_argument("--clock-ns", type=float, metavar="NS",
                        help="clock period; fixes the space's clock knob (default: the space's, else 10)")
@@ -446,7 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
     sweep.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds")
     sweep.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
-    sweep.add_argument("--workdir", metavar="DIR", help="where backends that run tools keep their files")
+    sweep.add_argument("--workdir", metavar="DIR",
+                       help="where backends that run tools keep each point's files (default: DB.runs next to --db)")
+    sweep.add_argument("--tool-path", metavar="DIR",
+                       help="folder of the vitis_hls/vivado_hls or bambu executable (default: found on PATH)")
     sweep.set_defaults(run=cmd_sweep)
 
     export_cmd = commands.add_parser("export", help="write a results database as CSV or Parquet",
@@ -456,6 +506,28 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--db", required=True, metavar="FILE", help="SQLite results database")
     export_cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="out.csv or out.parquet")
     export_cmd.set_defaults(run=cmd_export)
+
+    parse_cmd = commands.add_parser(
+        "parse", help="read Vitis HLS or Bambu reports you already have",
+        description="Print the metrics of tool reports under the names the results database uses "
+                    "(missing values as - or null). vitis: csynth.xml / <top>_csynth.xml, <top>_csynth.rpt or "
+                    "csynth.rpt, export_syn.xml / export_impl.xml; bambu: its log (standard output) or "
+                    "bambu_results_*.xml.")
+    parse_cmd.add_argument("tool", choices=("vitis", "bambu"), help="which tool wrote the reports")
+    parse_cmd.add_argument("files", nargs="+", metavar="FILE", help="report files")
+    parse_cmd.add_argument("--json", action="store_true", help="print JSON, with each report's details")
+    parse_cmd.set_defaults(run=cmd_parse)
+
+    import_cmd = commands.add_parser(
+        "import", help="store existing Vitis HLS solutions in a results database",
+        description="Find every solution with a syn/report/<top>_csynth.xml under FOLDER and store it as a "
+                    "result (and its syn/impl results when export_design ran), with the configuration its "
+                    "directives.tcl sets. Imported results can be exported, trained on and searched like a sweep's.")
+    import_cmd.add_argument("folder", metavar="FOLDER", help="a folder of Vitis or Vivado HLS projects")
+    import_cmd.add_argument("--backend", default="vitis", help="the tool that wrote them (vitis)")
+    import_cmd.add_argument("--db", default="results.sqlite", metavar="FILE", help="results database (created if missing)")
+    import_cmd.add_argument("--kernel", metavar="NAME", help="study name (default: each report's top function)")
+    import_cmd.set_defaults(run=cmd_import)
 
     train_cmd = commands.add_parser("train", help="fit surrogates that predict metrics from knobs",
                                     description=TRAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,7 +20,7 @@ from .ir import Kernel
 from .paths import bundled
 from .space import Configuration, Space
 
-DIALECTS = ("vitis", "vivado")
+DIALECTS = ("vitis", "vivado", "bambu")
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def annotate_source(kernel: Kernel, config: Configuration, dialect: str = "vitis
         return _indent_of(following) if following.strip() and following.strip() != "}" \
             else _indent_of(lines[line]) + "  "
 
-    def pragmas_at(offset: int, chosen: list[Directive]):
-        lines_text = template.render(directives=chosen, indent=indent_after(offset), dialect=dialect)
+    def pragmas_at(offset: int, chosen: list[Directive], trip: int | None = None):
+        lines_text = template.render(directives=chosen, indent=indent_after(offset), dialect=dialect, trip=trip)
         rest = text[offset:text.find("\n", offset) if "\n" in text[offset:] else len(text)]
         tail = "" if not rest.strip() else "\n" + indent_after(offset)  # code after the brace: own line
         blank = len(rest) - len(rest.lstrip()) if rest.strip() else 0
@@ -150,6 +150,10 @@ def annotate_source(kernel: Kernel, config: Configuration, dialect: str = "vitis
             continue
         in_main_file(f"loop {loop.name}", kernel.functions[loop.function].in_main_file)
         start = offset_of(loop.line, loop.column)
+        if dialect == "bambu":  # its compilers' loop pragmas precede the loop, on lines of their own
+            inserts.append((start, "\n" + template.render(directives=mine, indent=_indent_of(
+                lines[loop.line - 1]), dialect=dialect, trip=loop.trip_count) + _indent_of(lines[loop.line - 1]), 0))
+            continue
         brace = body_brace(text, start, has_header=loop.statement != "do")
         if brace is None:
             raise DseError(f"{source}:{loop.line}: loop {loop.name} has no braces around its body; "
@@ -173,6 +177,11 @@ def annotate_source(kernel: Kernel, config: Configuration, dialect: str = "vitis
     for offset, piece, blank in sorted(inserts, reverse=True):
         text = text[:offset] + piece + text[offset + blank:]
     return text
+
+
+def render_template(name: str, **values) -> str:
+    """One of the bundled templates (``pragmas/templates``) filled in with ``values``."""
+    return _environment().get_template(name).render(**values)
 
 
 def render_tcl(kernel: Kernel, config: Configuration, name: str) -> str:

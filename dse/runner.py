@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .backends import Backend, DesignPoint, Result, get_backend
+from .backends import Backend, DesignPoint, Result
 from .errors import DseError
 from .executor import Executor
 from .space import Configuration
@@ -50,7 +50,7 @@ def _time_limit(seconds: float | None):
 @dataclass(frozen=True)
 class Task:
     key: str
-    backend: str
+    backend: Backend
     point: DesignPoint
     timeout: float | None
     workdir: str | None
@@ -58,7 +58,7 @@ class Task:
 
 def evaluate(task: Task) -> Result:
     """Run one design point in a worker; never raises."""
-    backend = get_backend(task.backend)
+    backend = task.backend
     started = time.perf_counter()
     try:
         with _time_limit(task.timeout):
@@ -66,6 +66,9 @@ def evaluate(task: Task) -> Result:
     except PointTimeout:
         return Result("timeout", tool_version=backend.version(), runtime_s=time.perf_counter() - started,
                       error=f"no result after {task.timeout:g} s")
+    except DseError as error:  # e.g. a report the tool wrote but nobody can read
+        return Result("failed", tool_version=backend.version(), runtime_s=time.perf_counter() - started,
+                      error=str(error))
     except Exception as error:  # a crash of the flow is a result, not the sweep's end
         where = traceback.extract_tb(error.__traceback__)[-1]
         return Result("failed", tool_version=backend.version(), runtime_s=time.perf_counter() - started,
@@ -89,7 +92,7 @@ def run_points(points: list[DesignPoint], backend: Backend, store: Store, execut
     version = backend.version()
     keys = {point.key(backend.name, version): point for point in points}
     done = store.known(keys)
-    pending = [Task(key, backend.name, point, timeout, workdir) for key, point in keys.items() if key not in done]
+    pending = [Task(key, backend, point, timeout, workdir) for key, point in keys.items() if key not in done]
     statuses: dict[str, int] = {}
     ran = 0
     for task, result in executor.map_unordered(evaluate, pending):

@@ -25,6 +25,9 @@ directive may take::
     [functions.helper]
     inline = ["off", "on"]
 
+    [tools.bambu]                 # a tool's own options, checked by its backend
+    opt_level = ["O2", "O3"]
+
     [[constraints]]
     expr = "m1.factor >= inner.unroll"
     why = "enough banks for the unrolled reads"
@@ -61,12 +64,14 @@ DIRECTIVES: dict[str, tuple[str, ...]] = {
     "arrays": ("partition", "factor", "dim"),
     "functions": ("inline",),
     "clock": ("period_ns",),
+    "tools": (),  # options of one HLS tool ([tools.bambu]), checked by that tool's backend
 }
 FACTS = {"loops": ("trip",), "arrays": ("size", "dim1", "dim2", "dim3", "dim4")}
 CHOICES = {"pipeline": ("off", "on"), "partition": ("none", "cyclic", "block", "complete"), "inline": ("off", "on")}
 # directive -> (directive it depends on, values of that directive that activate it)
 CONDITIONS = {"ii": ("pipeline", {"on"}), "factor": ("partition", {"cyclic", "block"}),
-              "dim": ("partition", {"cyclic", "block", "complete"})}
+              "dim": ("partition", {"cyclic", "block", "complete"}),
+              "channels_number": ("channels_type", {"MEM_ACC_N1", "MEM_ACC_NN"})}
 MINIMUM = {"unroll": 1, "ii": 1, "factor": 2, "dim": 0}
 
 
@@ -150,7 +155,10 @@ def _domain(kind: str, target: str, directive: str, raw, facts: dict, where: str
         raise DseError(f"{label}: empty list of values")
     normalised = []
     for value in values:
-        if directive in CHOICES:
+        if kind == "tools":
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise DseError(f"{label}: {value!r} is not a tool option value (text or whole number)")
+        elif directive in CHOICES:
             if value not in CHOICES[directive]:
                 raise DseError(f"{label}: {value!r} is not one of {list(CHOICES[directive])}")
         elif directive == "period_ns":
@@ -223,7 +231,7 @@ class Space:
         facts: dict[str, Any] = {}
         knobs: dict[str, Knob] = {}
         tables = [("clock", "clock", document.get("clock", {}))] if "clock" in document else []
-        for kind in ("loops", "arrays", "functions"):
+        for kind in ("loops", "arrays", "functions", "tools"):
             tables += [(kind, target, table) for target, table in document.get(kind, {}).items()]
         for kind, target, table in tables:
             for fact in FACTS.get(kind, ()):
@@ -232,7 +240,7 @@ class Space:
             for key, raw in table.items():
                 if key in FACTS.get(kind, ()):
                     continue
-                if key not in DIRECTIVES[kind]:
+                if kind != "tools" and key not in DIRECTIVES[kind]:
                     known = ", ".join(DIRECTIVES[kind] + FACTS.get(kind, ()))
                     raise DseError(f"{where}: {kind}.{target}: unknown directive '{key}' (known: {known})")
                 knob = Knob(kind, target, key, _domain(kind, target, key, raw, facts, where))
@@ -259,7 +267,7 @@ class Space:
         if self.top:
             header["top"] = self.top
         document["kernel"] = header
-        for kind in ("clock", "loops", "arrays", "functions"):
+        for kind in ("clock", "loops", "arrays", "functions", "tools"):
             targets = list(dict.fromkeys(k.target for k in self.knobs.values() if k.kind == kind))
             if not targets:
                 continue

@@ -12,7 +12,8 @@ import pytest
 from dse.kernels import bundled_kernels, machsuite_dir
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+REPORTS = Path(__file__).resolve().parent / "fixtures" / "reports"
+"""Real Vitis HLS and Bambu reports (provenance in its README.md), replayed by the fake tools."""
 
 
 @pytest.fixture(scope="session")

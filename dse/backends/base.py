@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DseError
-from ..space import Configuration
+from ..errors import DseError, did_you_mean
+from ..frontend import read_kernel
+from ..ir import Kernel
+from ..space import Configuration, Space
+
+NEUTRAL = {"unroll": 1, "pipeline": "off", "partition": "none"}
+"""The value of a directive that asks for nothing, for knobs a backend cannot apply."""
 
 STATUSES = ("ok", "failed", "timeout", "infeasible")
 METRICS = ("latency_cycles", "ii", "lut", "ff", "dsp", "bram", "clock_ns_est", "fmax_mhz")
@@ -50,12 +57,68 @@ class Result:
     details: dict = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=16)
+def _read(source: str, source_hash: str, top: str | None, include_dirs: tuple, defines: tuple) -> Kernel:
+    return read_kernel(source, top=top, include_dirs=list(include_dirs), defines=list(defines))
+
+
+def point_kernel(point: DesignPoint) -> Kernel:
+    """The kernel of a design point, read once per process."""
+    return _read(point.source, point.source_hash, point.top, point.include_dirs, point.defines)
+
+
+def forget_kernels() -> None:
+    _read.cache_clear()
+
+
 class Backend(ABC):
-    """An HLS flow. ``fidelities`` lists what it can run, cheapest first."""
+    """An HLS flow. ``fidelities`` lists what it can run, cheapest first; ``directives`` the
+    space's directives it applies; ``options`` its own options a space may explore
+    (``[tools.<name>]``), each with its legal values (an int type: any whole number >= 1)."""
 
     name: str
     fidelities: tuple[str, ...]
     targets: tuple[str, ...]
+    directives: frozenset[str] = frozenset({"unroll", "pipeline", "ii", "partition", "factor", "dim", "inline",
+                                            "period_ns"})
+    options: dict[str, tuple | type] = {}
+
+    def adapt(self, space: Space) -> tuple[Space, list[str]]:
+        """The space as this backend runs it, and the knobs it fixed: its own options are
+        checked, another tool's are refused, and a directive it cannot apply is fixed at its
+        neutral value (so that no two configurations give the same design)."""
+        knobs, fixed = {}, []
+        for name, knob in space.knobs.items():
+            if knob.kind == "tools":
+                self._check_option(space, name, knob)
+            elif knob.directive not in self.directives and len(knob.values) > 1:
+                neutral = NEUTRAL.get(knob.directive, knob.default)
+                knob = dataclasses.replace(knob, values=(neutral if neutral in knob.values else knob.default,))
+                fixed.append(name)
+            knobs[name] = knob
+        return dataclasses.replace(space, knobs=knobs), fixed
+
+    def _check_option(self, space: Space, name: str, knob) -> None:
+        if knob.target != self.name:
+            raise DseError(f"{space.where}: knob '{name}' is an option of {knob.target}; "
+                           f"the {self.name} backend cannot apply it")
+        if knob.directive not in self.options:
+            known = ", ".join(self.options) or "none"
+            raise DseError(f"{space.where}: unknown {self.name} option '{knob.directive}'"
+                           f"{did_you_mean(knob.directive, self.options)} (known: {known})")
+        legal = self.options[knob.directive]
+        for value in knob.values:
+            if (value not in legal) if isinstance(legal, tuple) else not (isinstance(value, int) and value >= 1):
+                allowed = ", ".join(map(str, legal)) if isinstance(legal, tuple) else "a whole number >= 1"
+                raise DseError(f"{space.where}: {name} = {value!r} is not a legal value ({allowed})")
+
+    def folder(self, point: DesignPoint, workdir: Path | None) -> Path:
+        """A folder of its own for one point's files: ``WORKDIR/<kernel>/<key prefix>``."""
+        if workdir is None:
+            raise DseError(f"the {self.name} backend needs a folder for its runs (--workdir DIR)")
+        folder = Path(workdir) / point.kernel / point.key(self.name, self.version())[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     @abstractmethod
     def version(self) -> str:
@@ -65,10 +128,14 @@ class Backend(ABC):
     def run(self, point: DesignPoint, workdir: Path | None) -> Result:
         """Run one design point; ``workdir`` is where the backend may render and keep files."""
 
+    def accepts(self, target: str) -> bool:
+        """Whether this backend can run for ``target``."""
+        return target in self.targets
+
     def check(self, target: str, fidelity: str) -> None:
         """Refuse a target or fidelity this backend cannot run, with a clear error."""
         if fidelity not in self.fidelities:
             raise DseError(f"backend '{self.name}' has no fidelity '{fidelity}' "
                            f"(it offers: {', '.join(self.fidelities)})")
-        if target not in self.targets:
+        if not self.accepts(target):
             raise DseError(f"unknown target '{target}' for backend '{self.name}' (known: {', '.join(self.targets)})")

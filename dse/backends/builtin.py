@@ -10,28 +10,18 @@ from pathlib import Path
 
 from .. import __version__
 from ..estimate import Estimator, Infeasible
-from ..frontend import read_kernel
-from ..ir import Kernel
 from ..render import directives
 from ..targets import TARGETS, get_target
-from .base import Backend, DesignPoint, Result
+from .base import Backend, DesignPoint, Result, forget_kernels, point_kernel
 
-_KERNELS: dict[tuple, tuple[Kernel, dict]] = {}
-"""Per worker process: kernels already read, with their estimator caches."""
+_ESTIMATES: dict[tuple, dict] = {}
+"""Per worker process, kernel source and top: the estimator's caches."""
 
 
 def clear_caches() -> None:
     """Forget kernels and estimates (worker processes forked after this start cold)."""
-    _KERNELS.clear()
-
-
-def _kernel(point: DesignPoint) -> tuple[Kernel, dict]:
-    key = (point.source_hash, point.top, point.include_dirs, point.defines)
-    if key not in _KERNELS:
-        kernel = read_kernel(point.source, top=point.top, include_dirs=list(point.include_dirs),
-                             defines=list(point.defines))
-        _KERNELS[key] = kernel, {}
-    return _KERNELS[key]
+    forget_kernels()
+    _ESTIMATES.clear()
 
 
 class BuiltinBackend(Backend):
@@ -44,7 +34,8 @@ class BuiltinBackend(Backend):
 
     def run(self, point: DesignPoint, workdir: Path | None) -> Result:
         started = time.perf_counter()
-        kernel, cache = _kernel(point)
+        kernel = point_kernel(point)
+        cache = _ESTIMATES.setdefault((point.source_hash, point.top), {})
         if len(cache) > 50_000:
             cache.clear()
         target = get_target(point.target)
