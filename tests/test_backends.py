@@ -205,3 +205,20 @@ def test_import_reads_solutions_and_their_directives_back(run_cli, tmp_path, fak
                                                         "csynth")
     code, out, err = run_cli("import", tmp_path / "nothing", "--db", tmp_path / "i.sqlite")
     assert code == 2 and "no Vitis/Vivado HLS solution" in err
+
+
+def test_vivado_hls_dialect_and_a_missing_export_report(run_cli, tmp_path, fake_tools):
+    text = (VITIS / "machsuite_gemm_ncubed_vitis2022.1_gemm_csynth.xml").read_text()
+    (tmp_path / "old_csynth.xml").write_text(text.replace("DSP>", "DSP48E>"))  # Vivado HLS names DSPs DSP48E
+    report = parse_report("vitis", tmp_path / "old_csynth.xml")
+    assert report.metrics["dsp"] == 52 and report.available["dsp"] == 2800
+    vivado = get_backend("vitis")
+    vivado._version = "vivado_hls 2019.2"
+    script = vivado.script(_point("csynth", {"inner.unroll": 2}))
+    assert "config_array_partition -auto_partition_threshold 0 -auto_promotion_threshold 0" in script
+    assert "-flow_target" not in script and "export_design" not in script
+    code, out, err = run_cli("sweep", "gemm_ncubed", "--backend", "vitis", "--fidelity", "syn", "--budget", "1",
+                             "--db", tmp_path / "r.sqlite", "--jobs", "1")
+    status, error = sqlite3.connect(tmp_path / "r.sqlite").execute("SELECT status, error FROM results").fetchone()
+    assert code == 0 and status == "failed"
+    assert error == "report missing: proj/solution1/impl/report/verilog/export_syn.xml"
