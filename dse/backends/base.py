@@ -94,7 +94,8 @@ class Backend(ABC):
             elif knob.directive not in self.directives and len(knob.values) > 1:
                 neutral = NEUTRAL.get(knob.directive, knob.default)
                 knob = dataclasses.replace(knob, values=(neutral if neutral in knob.values else knob.default,))
-                fixed.append(name)
+                if knob.condition() is None:  # a conditional knob follows its parent
+                    fixed.append(name)
             knobs[name] = knob
         return dataclasses.replace(space, knobs=knobs), fixed
 
