@@ -9,6 +9,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -22,6 +23,7 @@ from .executor import make_executor
 from .frontend import read_kernel, source_hash
 from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
+from .pareto import pareto_mask
 from .parsers import parse_report, utilisation
 from .paths import bundled
 from .render import DIALECTS, render
@@ -282,14 +284,10 @@ def _directive_text(row, space: Space) -> str:
 
 
 def _pareto(frame):
+    """The designs of ``frame`` on the latency/area Pareto front, fastest first."""
     area = frame.util_lut + frame.util_ff + frame.util_dsp + frame.util_bram
-    order = frame.assign(area=area).sort_values(["latency_cycles", "area"])
-    best, keep = float("inf"), []
-    for index, row in order.iterrows():
-        if row.area < best:
-            best = row.area
-            keep.append(index)
-    return frame.loc[keep]
+    front = frame[pareto_mask(np.column_stack([frame.latency_cycles, area]))]
+    return front.assign(area=area).sort_values(["latency_cycles", "area"]).drop(columns="area")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
