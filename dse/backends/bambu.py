@@ -106,7 +106,10 @@ class BambuBackend(Backend):
         argv = [str(self.executable()), *include, *self.command(point, source.name)]
         log = folder / "bambu.log"
         code = run_tool(argv, folder, log)
-        report = parse_bambu_log(log) if log.stat().st_size else None
+        try:
+            report = parse_bambu_log(log)
+        except DseError:  # no summary at all: the tool died early; its last words say why
+            report = None
 
         def failed(error: str) -> Result:
             return Result("failed", tool_version=self.version(), runtime_s=time.perf_counter() - started,

@@ -81,7 +81,7 @@ class VitisBackend(Backend):
             return Result("failed", tool_version=self.version(), runtime_s=time.perf_counter() - started,
                           log_path=str(log), error=error)
         if code != 0:
-            return failed(f"{Path(self.version().split()[0])} exited with {code}: "
+            return failed(f"{self.version().split()[0]} exited with {code}: "
                           f"{error_line(log, ('ERROR:', 'Error:', 'CRITICAL WARNING:'))}")
         reports = folder / PROJECT / SOLUTION
         csynth = reports / "syn" / "report" / f"{kernel.top}_csynth.xml"
