@@ -43,6 +43,12 @@ Design-space exploration of HLS directives (hls-dse).
                               one configuration as #pragma HLS source and directives.tcl
   dse sweep KERNEL --budget N --db results.sqlite
                               run many configurations through an HLS flow, in parallel
+  dse sweep KERNEL --backend vitis|bambu [--fidelity F] [--tool-path DIR]
+                              the same through Vitis HLS / Vivado HLS or PandA Bambu
+  dse parse vitis|bambu FILE...
+                              metrics of reports you already have
+  dse import DIR --db results.sqlite
+                              existing Vitis HLS solutions into a database
   dse export --db results.sqlite -o results.csv
                               one row per design point: knobs, status, metrics
   dse train --data results.sqlite -o model.joblib
