@@ -55,6 +55,9 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         columns = self.encode(X)
         self.base_columns_ = list(columns)
         self.pairs_ = self._pairs(columns) if self.interactions else []
+        position = {column: i for i, column in enumerate(self.base_columns_)}
+        self.pair_positions_ = (np.array([position[a] for a, _ in self.pairs_], dtype=int),
+                                np.array([position[b] for _, b in self.pairs_], dtype=int))
         self.columns_ = self.base_columns_ + [f"{a}*{b}" for a, b in self.pairs_]
         return self
 
@@ -72,10 +75,7 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
 
     def expand(self, base: np.ndarray) -> np.ndarray:
         """The base matrix with the interaction products appended: the full feature matrix."""
-        if not self.pairs_:
-            return base
-        position = {column: i for i, column in enumerate(self.base_columns_)}
-        left, right = zip(*((position[a], position[b]) for a, b in self.pairs_))
+        left, right = self.pair_positions_
         return np.hstack([base, base[:, left] * base[:, right]])
 
     def encode(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:

@@ -14,31 +14,31 @@ from __future__ import annotations
 import numpy as np
 
 
-def _dominated_by(values: np.ndarray) -> np.ndarray:
-    """``[i, j]``: design j dominates design i."""
-    at_most = (values[None, :, :] <= values[:, None, :]).all(axis=2)
-    below = (values[None, :, :] < values[:, None, :]).any(axis=2)
-    return at_most & below
-
-
 def pareto_mask(values: np.ndarray) -> np.ndarray:
-    """Which rows of ``values`` (designs × objectives, minimised) are not dominated."""
+    """Which rows of ``values`` (designs × objectives, minimised) are not dominated.
+
+    In lexicographic order a design can only be dominated by one before it, and whatever
+    dominates it, something already on the front does too: each design is compared with the
+    front alone, never with every other design."""
     values = np.asarray(values, dtype=float)
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    return ~_dominated_by(values).any(axis=1)
+    mask = np.zeros(len(values), dtype=bool)
+    front = np.empty((0, values.shape[1]))
+    for row in np.lexsort(values.T[::-1]):
+        candidate = values[row]
+        if not ((front <= candidate).all(axis=1) & (front < candidate).any(axis=1)).any():
+            mask[row] = True
+            front = np.vstack([front, candidate])
+    return mask
 
 
 def nondominated_ranks(values: np.ndarray) -> np.ndarray:
     """Each row's front: 0 for the Pareto set, then 1 for the Pareto set of the rest, and so on."""
     values = np.asarray(values, dtype=float)
-    dominated = _dominated_by(values)
     ranks = np.full(len(values), -1)
     front = 0
     while (ranks < 0).any():
-        remaining = ranks < 0
-        current = remaining & ~(dominated[:, remaining].any(axis=1))
-        ranks[current] = front
+        remaining = np.flatnonzero(ranks < 0)
+        ranks[remaining[pareto_mask(values[remaining])]] = front
         front += 1
     return ranks
 

@@ -151,8 +151,9 @@ def annotate_source(kernel: Kernel, config: Configuration, dialect: str = "vitis
         in_main_file(f"loop {loop.name}", kernel.functions[loop.function].in_main_file)
         start = offset_of(loop.line, loop.column)
         if dialect == "bambu":  # its compilers' loop pragmas precede the loop, on lines of their own
-            inserts.append((start, "\n" + template.render(directives=mine, indent=_indent_of(
-                lines[loop.line - 1]), dialect=dialect, trip=loop.trip_count) + _indent_of(lines[loop.line - 1]), 0))
+            indent = _indent_of(lines[loop.line - 1])
+            pragmas = template.render(directives=mine, indent=indent, dialect=dialect, trip=loop.trip_count)
+            inserts.append((start, "\n" + pragmas + indent, 0))
             continue
         brace = body_brace(text, start, has_header=loop.statement != "do")
         if brace is None:

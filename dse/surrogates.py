@@ -88,10 +88,8 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         self.offset_ = float(self.regressor_.intercept_ - weights @ self.scaler_.mean_)
         base = len(self.encoder_.base_columns_)
         self.linear_ = weights[:base]
-        position = {column: i for i, column in enumerate(self.encoder_.base_columns_)}
         self.pairs_ = np.zeros((base, base))
-        for (a, b), weight in zip(self.encoder_.pairs_, weights[base:]):
-            self.pairs_[position[a], position[b]] += weight
+        np.add.at(self.pairs_, self.encoder_.pair_positions_, weights[base:])
 
     def _latent(self, X: pd.DataFrame | Columns, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation in the fitted scale (log or raw). ``encoded`` keeps

@@ -64,13 +64,16 @@ def test_parsers_keep_details_errors_and_capacity():
     assert success.details["estimated_area"] == 445 and success.details["tool_version"] == "0.9.8"
 
 
-def test_export_report_and_undef_values(tmp_path):
-    """Resources after export_design and an undefined latency (a loop of unknown trip count)."""
-    (tmp_path / "export_impl.xml").write_text(
+EXPORT_IMPL = (
         "<profile><RunData><RUN_TYPE>impl</RUN_TYPE></RunData><TimingReport><TargetClockPeriod>10.000"
         "</TargetClockPeriod><AchievedClockPeriod>8.000</AchievedClockPeriod></TimingReport><AreaReport><Resources>"
         "<BRAM>2</BRAM><DSP>0</DSP><FF>8675</FF><LUT>9000</LUT><SLICE>3275</SLICE></Resources><AvailableResources>"
         "<BRAM>280</BRAM><DSP>220</DSP><FF>106400</FF><LUT>53200</LUT></AvailableResources></AreaReport></profile>")
+
+
+def test_export_report_and_undef_values(tmp_path):
+    """Resources after export_design and an undefined latency (a loop of unknown trip count)."""
+    (tmp_path / "export_impl.xml").write_text(EXPORT_IMPL)
     exported = parse_export_xml(tmp_path / "export_impl.xml")
     assert exported.metrics == {"lut": 9000, "ff": 8675, "dsp": 0, "bram": 2, "clock_ns_est": 8.0, "fmax_mhz": 125.0}
     text = (VITIS / "machsuite_gemm_ncubed_vitis2022.1_gemm_csynth.xml").read_text()
@@ -197,12 +200,18 @@ def test_import_reads_solutions_and_their_directives_back(run_cli, tmp_path, fak
     (run / "directives.tcl").write_text(render_tcl(point_kernel(point), point.config, "gemm_ncubed"))
     (run / "proj" / "solution1" / "syn" / "report" / "gemm_csynth.xml").write_text(
         (VITIS / "machsuite_gemm_ncubed_vitis2022.1_gemm_csynth.xml").read_text())
+    (run / "proj" / "solution1" / "impl" / "report" / "verilog").mkdir(parents=True)
+    (run / "proj" / "solution1" / "impl" / "report" / "verilog" / "export_impl.xml").write_text(EXPORT_IMPL)
     code, out, err = run_cli("import", tmp_path / "runs", "--db", tmp_path / "i.sqlite", "--kernel", "gemm_ncubed")
-    assert code == 0 and "1 results imported" in err
-    row = sqlite3.connect(tmp_path / "i.sqlite").execute(
-        "SELECT config, target, clock_ns, lut, backend_version, fidelity FROM results").fetchone()
-    assert json.loads(row[0]) == config and row[1:] == ("xc7vx485t-ffg1761-2", 10.0, 67239, "vitis_hls 2022.1",
-                                                        "csynth")
+    assert code == 0 and "2 results imported" in err
+    rows = sqlite3.connect(tmp_path / "i.sqlite").execute(
+        "SELECT config, target, clock_ns, lut, backend_version, fidelity, latency_cycles, fmax_mhz, metrics "
+        "FROM results ORDER BY fidelity").fetchall()
+    assert all(json.loads(row[0]) == config for row in rows)
+    assert rows[0][1:8] == ("xc7vx485t-ffg1761-2", 10.0, 67239, "vitis_hls 2022.1", "csynth", 88193, 142.65)
+    # after place and route: measured resources and clock, the C synthesis latency
+    assert rows[1][3:8] == (9000, "vitis_hls 2022.1", "impl", 88193, 125.0)
+    assert json.loads(rows[1][8])["util_lut"] == 16.92
     code, out, err = run_cli("import", tmp_path / "nothing", "--db", tmp_path / "i.sqlite")
     assert code == 2 and "no Vitis/Vivado HLS solution" in err
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import DseError
-from ..parsers import parse_csynth_xml, parse_export_xml, utilisation
+from ..parsers import Report, parse_csynth_xml, parse_export_xml, utilisation
 from ..render import render_tcl, render_template
 from ..space import Configuration
 from ..targets import TARGETS
@@ -88,19 +88,28 @@ class VitisBackend(Backend):
         if not csynth.is_file():
             return failed(f"report missing: {csynth.relative_to(folder)}")
         report = parse_csynth_xml(csynth)
-        metrics, details = dict(report.metrics), {"csynth": report.details}
+        export = None
         if point.fidelity != "csynth":
             folder_of_export = reports / "impl" / "report" / "verilog"
             names = [f"export_{point.fidelity}.xml", f"{kernel.top}_export.xml"]  # Vitis HLS, Vivado HLS
             export = next((folder_of_export / n for n in names if (folder_of_export / n).is_file()), None)
             if export is None:
                 return failed(f"report missing: {(folder_of_export / names[0]).relative_to(folder)}")
-            exported = parse_export_xml(export)
-            metrics.update({k: v for k, v in exported.metrics.items() if v is not None})
-            details[point.fidelity] = exported.details
-            report.available.update(exported.available)
-        metrics.update(utilisation(metrics, report.available))
+        metrics, measured = _metrics(report, export)
+        details = {"csynth": report.details, **({point.fidelity: measured} if export else {})}
         return Result("ok", metrics, self.version(), time.perf_counter() - started, str(log), details=details)
+
+
+def _metrics(csynth: Report, export: Path | None) -> tuple[dict, dict]:
+    """A solution's metrics with utilisation: C synthesis estimates, overridden by what the
+    ``export_design`` report measured when there is one; and that report's details."""
+    metrics, available = dict(csynth.metrics), dict(csynth.available)
+    if export is None:
+        return {**metrics, **utilisation(metrics, available)}, {}
+    exported = parse_export_xml(export)
+    metrics.update({k: v for k, v in exported.metrics.items() if v is not None})
+    available.update(exported.available)
+    return {**metrics, **utilisation(metrics, available)}, exported.details
 
 
 
@@ -174,12 +183,7 @@ def import_solutions(folder: str | Path, kernel: str | None = None) -> Iterator[
         tool = "vitis_hls" if version[:4].isdigit() and int(version[:4]) >= 2020 else "vivado_hls"
         exports = {f: solution / "impl" / "report" / "verilog" / f"export_{f}.xml" for f in ("syn", "impl")}
         for fidelity in ("csynth", *(f for f, path in exports.items() if path.is_file())):
-            metrics, available = dict(report.metrics), dict(report.available)
-            if fidelity != "csynth":
-                exported = parse_export_xml(exports[fidelity])
-                metrics.update({k: v for k, v in exported.metrics.items() if v is not None})
-                available.update(exported.available)
-            metrics.update(utilisation(metrics, available))
+            metrics, _ = _metrics(report, exports.get(fidelity))
             point = DesignPoint(kernel or report.details["top"] or project.name, str(sources[0]), digest,
                                 report.details["top"], (), (), Configuration.of(config),
                                 report.details["part"] or "unknown", report.details["target_clock_ns"] or 0.0, fidelity)
