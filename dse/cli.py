@@ -9,7 +9,6 @@ import random
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -290,10 +289,12 @@ def _directive_text(row, space: Space) -> str:
 
 
 def _pareto(frame):
-    """The designs of ``frame`` on the latency/area Pareto front, fastest first."""
+    """The designs of ``frame`` on the latency/area Pareto front, fastest first; of designs with
+    the same latency and area, the first stands for them."""
     area = frame.util_lut + frame.util_ff + frame.util_dsp + frame.util_bram
-    front = frame[pareto_mask(np.column_stack([frame.latency_cycles, area]))]
-    return front.assign(area=area).sort_values(["latency_cycles", "area"]).drop(columns="area")
+    order = frame.assign(area=area).sort_values(["latency_cycles", "area"], kind="stable")
+    distinct = order.drop_duplicates(["latency_cycles", "area"])
+    return distinct[pareto_mask(distinct[["latency_cycles", "area"]].to_numpy())].drop(columns="area")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
