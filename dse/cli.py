@@ -22,13 +22,16 @@ from .executor import make_executor
 from .frontend import read_kernel, source_hash
 from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
+from .objectives import Goals
 from .pareto import pareto_mask
 from .parsers import parse_report, utilisation
 from .paths import bundled
+from .recommend import FORMATS, designs, emit, pareto_designs
 from .render import DIALECTS, render
 from .targets import DEFAULT_TARGET
 from .runner import design_points, run_points
 from .searchers import SEARCHERS
+from .study import STRATEGIES, Search, make_scheduler, make_searcher, warm_start
 from .space import Space, derive_space, split_assignment
 from .store import Store
 from .targets import TARGETS
@@ -54,6 +57,14 @@ Design-space exploration of HLS directives (hls-dse).
                               fit surrogates that predict metrics from knobs
   dse predict --model model.joblib --set inner.unroll=4 ...
                               predicted metrics of configurations nobody synthesised
+  dse search KERNEL --strategy bayes --budget N --constraint 'lut<=60%' --db results.sqlite
+                              find the latency/area Pareto front with few runs
+  dse search NAME --backend replay --table results.csv
+                              the same over a recorded table of results
+  dse recommend --db results.sqlite --emit DIR
+                              the Pareto-optimal designs and their directive files
+  dse report --db results.sqlite -o report.html
+                              Pareto plot, ADRS curve, knobs, predicted vs actual
 
 KERNEL is a bundled kernel name (e.g. gemm_ncubed) or a path to a C file."""
 
@@ -191,8 +202,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     space = load_space(args, kernel)
     if args.clock_ns is not None:
         space = space.with_clock(args.clock_ns)
-    if args.tool_path and args.backend == "builtin":
-        raise DseError("--tool-path is for the backends that run an installed tool (vitis, bambu)")
     backend = get_backend(args.backend, args.tool_path)
     fidelity = args.fidelity or backend.fidelities[0]
     backend.check(args.target, fidelity)
@@ -440,6 +449,216 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+SEARCH_HELP = """\
+Find the best directive sets with few runs. A searcher proposes configurations (random, grid,
+lhs, or bayes: the predictor's Bayesian ridge surrogates with expected improvement of random
+scalarisations, times the probability of meeting the constraints); halving and bayes-halving
+add asynchronous successive halving over the backend's fidelities (e.g. vitis csynth -> syn ->
+impl: many candidates at the cheap stage, the best 1/eta promoted). Every run is stored in --db
+as a trial of the study (--study, default KERNEL-STRATEGY-sSEED): run the same command again
+and an interrupted search resumes, or a larger --budget continues it. --budget counts runs of
+the most expensive fidelity; a cheaper one costs its share.
+
+With --backend replay --table F.csv, results come from a recorded table (knob columns first,
+or --knobs) and KERNEL only names the study; a configuration the table lacks costs nothing.
+
+Objectives are minimised: latency_cycles, lut, ff, dsp, bram, area (mean utilisation of LUT,
+FF, DSP and BRAM in %), or any metric the backend reports. Constraints: 'lut<=60%' (of the
+target), 'dsp<=100', 'latency_cycles<=50000'."""
+
+
+def _rungs(args: argparse.Namespace, backend) -> tuple[str, ...]:
+    """The fidelities a search uses, cheapest first."""
+    if args.fidelity:
+        rungs = tuple(f.strip() for f in args.fidelity.split(","))
+    else:
+        rungs = backend.fidelities if args.strategy.endswith("halving") else backend.fidelities[:1]
+    for fidelity in rungs:
+        backend.check(args.target, fidelity)
+    return rungs
+
+
+def _search_setup(args: argparse.Namespace):
+    """(backend, space, kernel IR or None, fields every design point shares, settings)."""
+    if args.backend == "replay":
+        if not args.table:
+            raise DseError("--backend replay needs --table F.csv (a recorded table of results)")
+        space = Space.load(args.space) if args.space else None
+        knobs = _knob_list(args) if (args.knobs or args.knobs_file) else (list(space.knobs) if space else None)
+        backend = get_backend("replay", table=args.table, knobs=knobs)
+        space = space or backend.space(args.kernel)
+        point = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
+                     top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
+        return backend, space, None, point
+    kernel = load_kernel(args)
+    space = load_space(args, kernel)
+    if args.clock_ns is not None:
+        space = space.with_clock(args.clock_ns)
+    backend = get_backend(args.backend, args.tool_path)
+    backend.version()  # a missing tool stops here
+    space, fixed = backend.adapt(space)
+    if fixed:
+        print(f"{backend.name} cannot apply {', '.join(fixed)}: held at their neutral values", file=sys.stderr)
+    source = resolve_kernel(args.kernel)
+    point = dict(kernel=source.name, source=str(source.path), source_hash=source_hash(source.path, args.include,
+                                                                                       args.define),
+                 top=kernel.top, include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
+                 clock_ns=10.0)
+    return backend, space, kernel, point
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    goals = Goals.parse(args.objectives, args.constraint, args.target)
+    backend, space, kernel, point = _search_setup(args)
+    rungs = _rungs(args, backend)
+    for name, value in (("--budget", args.budget), ("--jobs", args.jobs)):
+        if value is not None and value < 1:
+            raise DseError(f"{name} must be at least 1")
+    budget = args.budget or min(space.count(), 100)
+    name = args.study or f"{point['kernel']}-{args.strategy}-s{args.seed}"
+    settings = {"kernel": point["kernel"], "source": point["source"], "top": point["top"], "backend": backend.name,
+                "target": args.target, "fidelities": list(rungs), "objectives": list(goals.objectives),
+                "constraints": [limit.text for limit in goals.limits], "strategy": args.strategy, "seed": args.seed,
+                "budget": budget, "space": str(Path(args.space).resolve()) if args.space else None}
+    warm = []
+    if args.warm_start:
+        warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
+                          fidelity=rungs[-1], target=args.target)
+    console = Console(stderr=True)
+    with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
+        store.open_study(name, settings)
+        search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
+                        make_scheduler(args.strategy, rungs, goals, args.eta), goals, budget, point, warm)
+        columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                   TextColumn("{task.fields[ok]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+            task = bar.add_task(f"{name} {backend.name}/{'→'.join(rungs)}", total=budget, ok="")
+            counts = {"ok": 0, "other": 0}
+
+            def advance(spent: float, result) -> None:
+                counts["ok" if result.status == "ok" else "other"] += 1
+                bar.update(task, completed=spent, ok=f"ok {counts['ok']}, not ok {counts['other']}")
+
+            summary = search.run(store, executor, timeout=args.timeout, time_limit=args.time_limit,
+                                 workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs", progress=advance)
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
+        print(f"{name}: {summary.trials} trials costing {summary.spent:g} of {budget:g}; {summary.ran} run ({statuses}), "
+              f"{summary.reused} found in {args.db}; {summary.seconds:.1f} s with {executor.jobs} job(s)",
+              file=sys.stderr)
+        rows = [t for t in store.trials(name) if t["fidelity"] == rungs[-1]]
+    _print_recommendations(pareto_designs(rows, goals, args.show), goals, space, f"{name}: {goals.describe()}")
+    return 0
+
+
+def _print_recommendations(front, goals: Goals, space: Space | None, title: str) -> None:
+    console = Console(width=None if Console().is_terminal else 180)
+    if front.empty:
+        console.print(f"{title}: no design meets the constraints yet" if goals.limits else f"{title}: no results")
+        return
+    shown = [m for m in dict.fromkeys([*goals.metrics, "latency_cycles", "lut", "ff", "dsp", "bram"]) if m in front]
+    table = Table("#", *shown, "directives", title=f"{title}: {len(front)} Pareto-optimal designs",
+                  title_justify="left")
+    for rank, row in front.iterrows():
+        config = row["config"].as_dict()
+        directives = _directive_text(config, space) if space is not None and all(
+            k.kind != "columns" for k in space.knobs.values()) else ", ".join(f"{k}={v}" for k, v in config.items())
+        table.add_row(str(rank + 1), *("-" if row[m] != row[m] else f"{row[m]:,.4g}" if row[m] < 1000
+                                       else f"{row[m]:,.0f}" for m in shown), directives)
+    console.print(table)
+
+
+def _recommend_space(settings: dict, kernel_name: str | None, space_path: str | None):
+    """The kernel IR and space of recommended designs, when they can be known (not for replay)."""
+    if settings.get("backend") == "replay":
+        return None, Space.load(space_path or settings["space"]) if (space_path or settings.get("space")) else None
+    source = settings.get("source") or (str(resolve_kernel(kernel_name).path) if kernel_name else None)
+    if source is None:
+        return None, None
+    kernel = read_kernel(source, top=settings.get("top"))
+    name = settings.get("kernel") or kernel_name
+    path = space_path or settings.get("space") or bundled("pragmas") / f"{name}.toml"
+    space = Space.load(path) if Path(path).is_file() else derive_space(kernel, name)
+    return kernel, space
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    if not Path(args.db).is_file():
+        raise DseError(f"{args.db}: no such database")
+    with Store(args.db) as store:
+        rows, settings = designs(store, args.study, args.kernel, args.fidelity)
+    objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
+    constraints = args.constraint if args.constraint else settings.get("constraints", [])
+    target = settings.get("target") or (rows[0]["target"] if rows else None)
+    goals = Goals.parse(objectives, constraints, target)
+    front = pareto_designs(rows, goals, args.top)
+    kernel_name = settings.get("kernel") or (rows[0]["kernel"] if rows else None)
+    kernel, space = _recommend_space(settings, kernel_name if kernel_name in bundled_kernels() else None, args.space)
+    _print_recommendations(front, goals, space, args.study or kernel_name)
+    if args.emit:
+        written = emit(front, args.emit, args.format, kernel, space, args.study or kernel_name)
+        what = "directives" if kernel is not None else "configurations (config.json; no kernel source to annotate)"
+        print(f"{args.emit}: {len(front)} designs' {what}, {len(written)} files", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import search_report
+
+    if not Path(args.db).is_file():
+        raise DseError(f"{args.db}: no such database")
+    with Store(args.db) as store:
+        rows, settings = designs(store, args.study, args.kernel, args.fidelity)
+    objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
+    goals = Goals.parse(objectives, args.constraint or settings.get("constraints", []),
+                        settings.get("target") or (rows[0]["target"] if rows else None))
+    reference = None
+    if args.reference:
+        with Store(args.reference) as store:
+            reference, _ = designs(store, kernel=args.kernel or settings.get("kernel"), fidelity=args.fidelity)
+    model = None
+    if args.model:
+        from .surrogates import SurrogateModel
+        model = SurrogateModel.load(args.model)
+    search_report(rows, goals, args.output, title=args.study or rows[0]["kernel"], reference=reference, model=model)
+    print(f"{args.output}: report on {len(rows)} designs", file=sys.stderr)
+    return 0
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that run design points (sweep, search)."""
+    parser.add_argument("--space", metavar="FILE",
+                        help="space file (default: the bundled one, else derived from the kernel; replay: "
+                             "inferred from the table)")
+    parser.add_argument("--db", default="results.sqlite", metavar="FILE",
+                        help="SQLite results database, created if missing (default: results.sqlite)")
+    parser.add_argument("--backend", default="builtin",
+                        help="HLS flow: builtin (default, always there), vitis (Vitis HLS or Vivado HLS), bambu, "
+                             "replay (a recorded table; search only)")
+    parser.add_argument("--target", default=DEFAULT_TARGET, help=f"device (default: {DEFAULT_TARGET})")
+    parser.add_argument("--clock-ns", type=float, metavar="NS",
+                        help="clock period; fixes the space's clock knob (default: the space's, else 10)")
+    parser.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: all cores)")
+    parser.add_argument("--executor", metavar="SPEC",
+                        help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
+    parser.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds")
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
+    parser.add_argument("--workdir", metavar="DIR",
+                        help="where backends that run tools keep each point's files (default: DB.runs next to --db)")
+    parser.add_argument("--tool-path", metavar="DIR",
+                        help="folder of the vitis_hls/vivado_hls or bambu executable (default: found on PATH)")
+
+
+def _add_results_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that read the results of a database (recommend, report)."""
+    parser.add_argument("--db", required=True, metavar="FILE", help="results database")
+    parser.add_argument("--study", metavar="NAME", help="one search's trials (default: every result)")
+    parser.add_argument("--kernel", metavar="NAME", help="the kernel, when the database has several")
+    parser.add_argument("--fidelity", metavar="F", help="the fidelity, when the database has several")
+    parser.add_argument("--objectives", metavar="A,B", help="default: the study's, else latency_cycles,area")
+    parser.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                        help="e.g. 'lut<=60%%' (repeatable; default: the study's)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dse", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -478,30 +697,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="run many configurations through an HLS flow into a database",
                                 description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_kernel_arguments(sweep)
-    sweep.add_argument("--space", metavar="FILE",
-                       help="space file (default: the bundled one, else derived from the kernel)")
-    sweep.add_argument("--db", default="results.sqlite", metavar="FILE",
-                       help="SQLite results database, created if missing (default: results.sqlite)")
-    sweep.add_argument("--backend", default="builtin",
-                       help="HLS flow: builtin (default, always there), vitis (Vitis HLS or Vivado HLS), bambu")
+    _add_run_arguments(sweep)
     sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest): builtin estimate; "
                                           "vitis csynth, syn, impl; bambu estimate, simulate, evaluation")
-    sweep.add_argument("--target", default=DEFAULT_TARGET, help=f"device (default: {DEFAULT_TARGET})")
-    sweep.add_argument("--clock-ns", type=float, metavar="NS",
-                       help="clock period; fixes the space's clock knob (default: the space's, else 10)")
     sweep.add_argument("--sampler", choices=sorted(SEARCHERS), default="random",
                        help="how points are chosen (default: random)")
     sweep.add_argument("--budget", type=int, metavar="N",
                        help="number of distinct configurations (default: 100, or all if fewer)")
-    sweep.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: all cores)")
-    sweep.add_argument("--executor", metavar="SPEC",
-                       help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
-    sweep.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds")
-    sweep.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
-    sweep.add_argument("--workdir", metavar="DIR",
-                       help="where backends that run tools keep each point's files (default: DB.runs next to --db)")
-    sweep.add_argument("--tool-path", metavar="DIR",
-                       help="folder of the vitis_hls/vivado_hls or bambu executable (default: found on PATH)")
     sweep.set_defaults(run=cmd_sweep)
 
     export_cmd = commands.add_parser("export", help="write a results database as CSV or Parquet",
@@ -565,6 +767,56 @@ def build_parser() -> argparse.ArgumentParser:
     predict_cmd.add_argument("--configs", metavar="FILE.csv", help="one configuration per row, knobs as columns")
     predict_cmd.add_argument("--json", action="store_true", help="print JSON")
     predict_cmd.set_defaults(run=cmd_predict)
+
+    search_cmd = commands.add_parser("search", help="search for the best directives with few runs (Bayesian, "
+                                                    "successive halving)",
+                                     description=SEARCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_kernel_arguments(search_cmd)
+    _add_run_arguments(search_cmd)
+    search_cmd.add_argument("--strategy", choices=STRATEGIES, default="bayes", help="(default: bayes)")
+    search_cmd.add_argument("--objectives", default="latency_cycles,area", metavar="A,B",
+                            help="metrics to minimise (default: latency_cycles,area)")
+    search_cmd.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                            help="e.g. 'lut<=60%%' or 'dsp<=100' (repeatable)")
+    search_cmd.add_argument("--budget", type=int, metavar="N",
+                            help="runs at the most expensive fidelity (default: 100, or the space if smaller)")
+    search_cmd.add_argument("--fidelity", metavar="F[,F...]",
+                            help="flow stage, or for halving the stages cheapest first (default: the backend's "
+                                 "cheapest; for halving all of them)")
+    search_cmd.add_argument("--eta", type=int, default=3, help="successive halving keeps the best 1/eta (default 3)")
+    search_cmd.add_argument("--study", metavar="NAME", help="study name (default: KERNEL-STRATEGY-sSEED)")
+    search_cmd.add_argument("--time-limit", type=float, metavar="S",
+                            help="stop proposing after S seconds (running points finish)")
+    search_cmd.add_argument("--warm-start", metavar="DB", help="learn from the results of another database too")
+    search_cmd.add_argument("--show", type=int, metavar="K", help="show at most K designs of the front")
+    search_cmd.add_argument("--table", metavar="F.csv", help="replay: the recorded table")
+    search_cmd.add_argument("--knobs", metavar="A,B,...", help="replay: the table's knob columns")
+    search_cmd.add_argument("--knobs-file", metavar="FILE", help="replay: knob columns, one per line")
+    search_cmd.set_defaults(run=cmd_search)
+
+    recommend_cmd = commands.add_parser(
+        "recommend", help="the Pareto-optimal designs of a database, and their directives",
+        description="Print the designs on the Pareto front of the objectives that meet the constraints "
+                    "(configuration, metrics, utilisation), of one study or of all results of a kernel, and "
+                    "with --emit write each one's directives: --format vitis (directives.tcl) or pragma (the "
+                    "kernel source with #pragma HLS lines), with config.json.")
+    _add_results_arguments(recommend_cmd)
+    recommend_cmd.add_argument("--top", type=int, metavar="K", help="at most K designs, spread along the front")
+    recommend_cmd.add_argument("--space", metavar="FILE", help="space file (default: the study's or the bundled one)")
+    recommend_cmd.add_argument("--emit", metavar="DIR", help="write each design's directives into DIR/NN_<hash>/")
+    recommend_cmd.add_argument("--format", choices=FORMATS, default="vitis", help="directive files (default: vitis)")
+    recommend_cmd.set_defaults(run=cmd_recommend)
+
+    report_cmd = commands.add_parser(
+        "report", help="an HTML report of a search or sweep: Pareto front, ADRS, knobs",
+        description="Write one self-contained HTML page: the latency vs area plot with the Pareto front, the "
+                    "ADRS against the number of runs when --reference gives the true front (e.g. an exhaustive "
+                    "sweep), a parallel-coordinates view of the knobs, and predicted vs actual with --model.")
+    _add_results_arguments(report_cmd)
+    report_cmd.add_argument("--reference", metavar="DB", help="a database holding the reference front")
+    report_cmd.add_argument("--model", metavar="FILE", help="a model from dse train: predicted vs actual")
+    report_cmd.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    report_cmd.set_defaults(run=cmd_report)
     return parser
 
 

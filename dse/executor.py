@@ -3,6 +3,7 @@ distributed cluster (``dask://HOST:PORT``). Both hand results back as they compl
 
 from __future__ import annotations
 
+import itertools
 import os
 from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,8 +18,11 @@ class Executor(ABC):
     jobs: int
 
     @abstractmethod
-    def map_unordered(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        ...
+    def map_unordered(self, function: Callable[[Any], Any], tasks: Iterable[Any],
+                      window: int | None = None) -> Iterator[tuple[Any, Any]]:
+        """Tasks are drawn from ``tasks`` lazily, at most ``window`` (default: 4 per worker)
+        running or queued at once, so a generator of tasks can look at results already
+        yielded before it makes the next task."""
 
     def close(self) -> None:
         """Release workers (pending tasks are dropped)."""
@@ -37,25 +41,19 @@ class LocalExecutor(Executor):
         self.jobs = jobs or os.cpu_count() or 1
         self._pool = ProcessPoolExecutor(self.jobs) if self.jobs > 1 else None
 
-    def map_unordered(self, function, tasks):
+    def map_unordered(self, function, tasks, window=None):
         if self._pool is None:
             for task in tasks:
                 yield task, function(task)
             return
-        pending = {}
         tasks = iter(tasks)
-        window = 4 * self.jobs  # enough queued to keep workers busy, few to drop on interrupt
-        for task in tasks:
-            pending[self._pool.submit(function, task)] = task
-            if len(pending) >= window:
-                break
+        pending = {self._pool.submit(function, task): task for task in itertools.islice(tasks, window or 4 * self.jobs)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
-                for task in tasks:
+                for task in itertools.islice(tasks, 1):
                     pending[self._pool.submit(function, task)] = task
-                    break
 
     def close(self) -> None:
         if self._pool is not None:
@@ -77,14 +75,19 @@ class DaskExecutor(Executor):
             raise DseError(f"cannot reach the Dask scheduler at {address} ({error})") from None
         self.jobs = max(1, sum(self.client.nthreads().values()))
 
-    def map_unordered(self, function, tasks):
+    def map_unordered(self, function, tasks, window=None):
         from distributed import as_completed
 
-        futures = {}
-        for task in tasks:
-            futures[self.client.submit(function, task, pure=False)] = task
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        tasks = iter(tasks)
+        futures = {self.client.submit(function, task, pure=False): task
+                   for task in itertools.islice(tasks, window or 4 * self.jobs)}
+        running = as_completed(list(futures))
+        for future in running:
+            yield futures.pop(future), future.result()
+            for task in itertools.islice(tasks, 1):
+                submitted = self.client.submit(function, task, pure=False)
+                futures[submitted] = task
+                running.add(submitted)
 
     def close(self) -> None:
         self.client.close()

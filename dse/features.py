@@ -39,6 +39,14 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         self.target = target
 
     def fit(self, X: pd.DataFrame | Columns, y=None) -> KnobEncoder:
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame | Columns, y=None) -> np.ndarray:
+        return self.expand(self.base_matrix(self._fit(X), row_count(X)))
+
+    def _fit(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
+        """Fit, and return the base columns of ``X``."""
         if self.kernel is not None:
             self.structure_ = Structure(self.kernel, get_target(self.target))
         self.numeric_: dict[str, bool] = {}  # numeric knob -> encoded as log2 (every value positive)
@@ -59,7 +67,7 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         self.pair_positions_ = (np.array([position[a] for a, _ in self.pairs_], dtype=int),
                                 np.array([position[b] for _, b in self.pairs_], dtype=int))
         self.columns_ = self.base_columns_ + [f"{a}*{b}" for a, b in self.pairs_]
-        return self
+        return columns
 
     def transform(self, X: pd.DataFrame | Columns) -> np.ndarray:
         return self.expand(self.base_matrix(self.encode(X), row_count(X)))

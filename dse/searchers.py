@@ -1,28 +1,69 @@
 """Searchers propose configurations of a space. They are deterministic for a seed, so a
-re-run of the same command proposes the same points (which is how sweeps resume)."""
+re-run of the same command proposes the same points (which is how sweeps resume).
+
+In a search they are asked for the next configurations given what has been observed so
+far (:meth:`Searcher.ask`); they keep no state of their own between calls, so a search
+resumed from its store carries on where it stopped. Grid, random and Latin hypercube follow
+a plan fixed by the seed and the budget; :class:`BayesSearcher` learns from the observations.
+"""
 
 from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
-from scipy.stats import qmc
+import numpy as np
+import pandas as pd
+from scipy.stats import norm, qmc
+from threadpoolctl import threadpool_limits
 
 from .errors import DseError
+from .ir import Kernel
+from .objectives import Goals
+from .pareto import pareto_mask
 from .space import Configuration, Space
 
 GRID_LIMIT = 2_000_000
+ENUMERATE_LIMIT = 20_000
+"""Spaces up to this size are listed in full where a searcher needs every candidate."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One result a searcher learns from: its status and the values of the metrics the
+    search's goals read (None where the result lacks one)."""
+
+    config: Configuration
+    status: str
+    values: dict[str, float | None]
+
+    def measured(self, goals: Goals) -> bool:
+        return self.status == "ok" and all(self.values.get(m) is not None for m in goals.objectives)
 
 
 class Searcher(ABC):
+    """``planned``: how many configurations the search will ask for in all (the plan of a
+    non-adaptive searcher is spread over them)."""
+
     name: str
 
-    def __init__(self, space: Space, seed: int = 0):
-        self.space, self.seed = space, seed
+    def __init__(self, space: Space, seed: int = 0, planned: int = 100):
+        self.space, self.seed, self.planned = space, seed, planned
+        self._plan: list[Configuration] | None = None
 
     @abstractmethod
     def propose(self, count: int) -> list[Configuration]:
         """``count`` distinct legal configurations (fewer only if the space is smaller)."""
+
+    def ask(self, count: int, history: list[Observation], excluded: set[str]) -> list[Configuration]:
+        """Up to ``count`` new configurations, none of whose hashes is in ``excluded``: the
+        next of the plan, then uniform draws once the plan is used up."""
+        if self._plan is None:
+            self._plan = self.propose(min(self.planned, self.space.count()))
+        chosen = [c for c in self._plan if c.hash not in excluded][:count]
+        return chosen + _unseen_at_random(self.space, random.Random(f"{self.seed}:{len(excluded)}"),
+                                          excluded | {c.hash for c in chosen}, count - len(chosen))
 
 
 class GridSearcher(Searcher):
@@ -83,4 +124,138 @@ def _fill_at_random(space: Space, rng: random.Random, found: dict[str, Configura
     return list(found.values())
 
 
+def _unseen_at_random(space: Space, rng: random.Random, excluded: set[str], count: int,
+                      attempts: int = 50) -> list[Configuration]:
+    """Up to ``count`` uniform draws not in ``excluded`` (fewer when the space is nearly used up)."""
+    found: dict[str, Configuration] = {}
+    for _ in range(attempts * max(count, 0)):
+        if len(found) >= count:
+            break
+        config = space.sample(rng)
+        if config.hash not in excluded:
+            found.setdefault(config.hash, config)
+    if len(found) < count and space.count() <= ENUMERATE_LIMIT:
+        rest = [c for c in space.enumerate() if c.hash not in excluded and c.hash not in found]
+        found.update((c.hash, c) for c in rng.sample(rest, min(len(rest), count - len(found))))
+    return list(found.values())
+
+
 SEARCHERS: dict[str, type[Searcher]] = {s.name: s for s in (GridSearcher, RandomSearcher, LatinHypercubeSearcher)}
+"""The searchers that need no feedback, which a sweep can use."""
+
+
+
+class BayesSearcher(Searcher):
+    """Bayesian optimisation with the predictor's linear surrogates.
+
+    After an initial Latin hypercube, each objective (and each constrained metric) gets a
+    Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
+    (and the kernel's structural features when the kernel is known), refitted on every ask.
+    Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
+    the best designs found (the whole space when it is small). Each proposal of a batch draws
+    its own random weights over the objectives and takes the candidate with the largest
+    expected improvement of their augmented Chebyshev scalarisation (estimated from posterior
+    samples), times the probability that it fits the constraints."""
+
+    name = "bayes"
+
+    def __init__(self, space: Space, seed: int = 0, planned: int = 100, goals: Goals | None = None,
+                 kernel: Kernel | None = None, initial: int | None = None, pool: int = 600, samples: int = 32,
+                 interactions: bool = False):
+        super().__init__(space, seed, planned)
+        self.goals = goals or Goals(("latency_cycles", "area"))
+        self.kernel, self.initial, self.pool, self.samples = kernel, initial, pool, samples
+        self.interactions = interactions
+        self.knobs = list(space.knobs)
+        self._draws: list[Configuration] | None = None
+
+    @property
+    def initial_size(self) -> int:
+        return self.initial or int(np.clip(self.planned // 10, 3, 12))
+
+    def propose(self, count):
+        """Without feedback: the initial design."""
+        return LatinHypercubeSearcher(self.space, self.seed).propose(count)
+
+    def ask(self, count, history, excluded):
+        measured = [o for o in history if o.measured(self.goals)]
+        if len(measured) < self.initial_size:
+            if self._plan is None:
+                self._plan = self.propose(min(self.initial_size, self.space.count()))
+            return super().ask(count, history, excluded)
+        rng = np.random.default_rng([self.seed, len(history)])
+        candidates = self._candidates(rng, measured, excluded)
+        if not candidates:
+            return []
+        with threadpool_limits(1):  # matrices this small are slower on several BLAS threads
+            mean, spread, fits = self._predict(measured, candidates)
+        observed = np.log1p(np.maximum([[o.values[m] for m in self.goals.objectives] for o in measured], 0))
+        low, span = observed.min(axis=0), np.maximum(np.ptp(observed, axis=0), 1e-9)
+        draws = (mean + spread * rng.standard_normal((self.samples, *mean.shape)) - low) / span
+        feasible = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
+        chosen: list[int] = []
+        for _ in range(min(count, len(candidates))):
+            weights = rng.dirichlet(np.ones(mean.shape[1]))
+            scalar = lambda z: (weights * z).max(axis=-1) + 0.05 * (weights * z).sum(axis=-1)
+            if feasible.any():
+                best = scalar((observed[feasible] - low) / span).min()
+                score = np.maximum(0.0, best - scalar(draws)).mean(axis=0) * fits
+            else:  # nothing fits yet: the likeliest to fit
+                score = fits.copy()
+            score[chosen] = -np.inf
+            chosen.append(int(np.argmax(score)))
+        return [candidates[i] for i in chosen]
+
+    def _frame(self, configs: list[Configuration]) -> pd.DataFrame:
+        return pd.DataFrame([c.as_dict() for c in configs], columns=self.knobs).astype(object)
+
+    def _candidates(self, rng: np.random.Generator, measured: list[Observation],
+                    excluded: set[str]) -> list[Configuration]:
+        """Uniform draws (or the whole unseen space, if small) and the one-knob neighbours of
+        the designs on the observed front, none already tried."""
+        seed = int(rng.integers(2 ** 31))
+        if self._draws is None:  # drawn once, topped up a little on every ask
+            self._draws = (list(self.space.enumerate()) if self.space.count() <= self.pool else
+                           _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 2))
+        elif self.space.count() > self.pool:
+            self._draws += _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 50)
+        self._draws = [c for c in self._draws if c.hash not in excluded][-self.pool:]
+        pool = {c.hash: c for c in self._draws}
+        values = np.array([[o.values[m] for m in self.goals.objectives] for o in measured], float)
+        fits = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
+        front = [o.config for o, best in zip(measured, pareto_mask(values) & (fits if fits.any() else True)) if best]
+        for config in random.Random(seed).sample(front, min(len(front), 3)):
+            for knob in self.space.knobs.values():
+                if knob.name not in config.as_dict():
+                    continue
+                for value in knob.values:
+                    if value != config[knob.name] and (other := self.space.neighbour(config, knob.name, value)):
+                        if other.hash not in excluded:
+                            pool.setdefault(other.hash, other)
+        return list(pool.values())
+
+    def _predict(self, measured: list[Observation], candidates: list[Configuration]):
+        """Posterior mean and spread of each objective (log scale) over the candidates, and the
+        probability that each fits every constraint."""
+        from .surrogates import LinearSurrogate
+
+        training, table = self._frame([o.config for o in measured]), self._frame(candidates)
+        encoded: dict = {}
+        latent = {}
+        for metric in self.goals.metrics:
+            rows = [i for i, o in enumerate(measured) if o.values.get(metric) is not None]
+            if len(rows) < 2:
+                continue
+            model = LinearSurrogate(self.knobs, "bayes", log_target=True, interactions=self.interactions,
+                                    kernel=self.kernel, bounded=False)
+            target = np.array([measured[i].values[metric] for i in rows], float)
+            latent[metric] = model.fit(training.iloc[rows], target)._latent(table, encoded)
+        mean = np.stack([latent[m][0] for m in self.goals.objectives], axis=1)
+        spread = np.stack([latent[m][1] for m in self.goals.objectives], axis=1)
+        fits = np.ones(len(candidates))
+        for limit in self.goals.limits:
+            if limit.metric in latent:
+                centre, sigma = latent[limit.metric]
+                z = (np.log1p(max(limit.bound, 0.0)) - centre) / np.maximum(sigma, 1e-9)
+                fits *= norm.cdf(z if limit.upper else -z)
+        return mean, spread, fits

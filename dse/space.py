@@ -28,12 +28,15 @@ directive may take::
     [tools.bambu]                 # a tool's own options, checked by its backend
     opt_level = ["O2", "O3"]
 
+    [columns.L1]                  # a knob that is a column of a recorded table (replay backend)
+    values = ["pipeline", "unroll factor=2"]
+
     [[constraints]]
     expr = "m1.factor >= inner.unroll"
     why = "enough banks for the unrolled reads"
 
 Knobs are named ``<target>.<directive>`` (``inner.unroll``, ``m1.partition``,
-``clock.period_ns``). A configuration gives every active knob a value; its
+``clock.period_ns``); a table's column is a knob under its own name. A configuration gives every active knob a value; its
 canonical form lists them sorted by name, and its hash is that form's SHA-256.
 """
 
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -65,6 +69,7 @@ DIRECTIVES: dict[str, tuple[str, ...]] = {
     "functions": ("inline",),
     "clock": ("period_ns",),
     "tools": (),  # options of one HLS tool ([tools.bambu]), checked by that tool's backend
+    "columns": ("values",),  # a column of a recorded table, named as the table names it
 }
 FACTS = {"loops": ("trip",), "arrays": ("size", "dim1", "dim2", "dim3", "dim4")}
 CHOICES = {"pipeline": ("off", "on"), "partition": ("none", "cyclic", "block", "complete"), "inline": ("off", "on")}
@@ -85,7 +90,7 @@ class Knob:
 
     @property
     def name(self) -> str:
-        return f"{self.target}.{self.directive}"
+        return self.target if self.kind == "columns" else f"{self.target}.{self.directive}"
 
     @property
     def default(self):
@@ -113,10 +118,12 @@ class Knob:
             except ValueError:
                 pass
         elif self.directive not in CHOICES:
-            try:
-                value = int(value)
-            except ValueError:
-                pass
+            for number in (int, float) if self.kind == "columns" else (int,):
+                try:
+                    value = number(value)
+                    break
+                except ValueError:
+                    pass
         if value not in self.values:
             raise DseError(f"knob '{self.name}': {text!r} is not one of {list(self.values)}")
         return value
@@ -135,11 +142,11 @@ class Configuration:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.items)
 
-    @property
+    @functools.cached_property
     def canonical(self) -> str:
         return json.dumps(self.as_dict(), separators=(",", ":"), sort_keys=True)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         return hashlib.sha256(self.canonical.encode()).hexdigest()
 
@@ -155,9 +162,10 @@ def _domain(kind: str, target: str, directive: str, raw, facts: dict, where: str
         raise DseError(f"{label}: empty list of values")
     normalised = []
     for value in values:
-        if kind == "tools":
-            if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise DseError(f"{label}: {value!r} is not a tool option value (text or whole number)")
+        if kind in ("tools", "columns"):
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or \
+                    (kind == "tools" and isinstance(value, float)):
+                raise DseError(f"{label}: {value!r} is not an option value (text or number)")
         elif directive in CHOICES:
             if value not in CHOICES[directive]:
                 raise DseError(f"{label}: {value!r} is not one of {list(CHOICES[directive])}")
@@ -197,6 +205,13 @@ class Space:
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise DseError(f"{self.where}: constraint '{constraint.expr}': unknown knob or fact '{name}'{hint}")
 
+    @classmethod
+    def of_columns(cls, name: str, columns: Mapping[str, list]) -> Space:
+        """A space whose knobs are a table's columns, each taking the values listed."""
+        knobs = {column: Knob("columns", column, "values", _domain("columns", column, "values", list(values), {},
+                                                                   name)) for column, values in columns.items()}
+        return cls(name, knobs)
+
     def with_clock(self, period_ns: float) -> Space:
         """This space with the clock fixed at ``period_ns``."""
         knobs = {**self.knobs, "clock.period_ns": Knob("clock", "clock", "period_ns", (float(period_ns),))}
@@ -231,7 +246,7 @@ class Space:
         facts: dict[str, Any] = {}
         knobs: dict[str, Knob] = {}
         tables = [("clock", "clock", document.get("clock", {}))] if "clock" in document else []
-        for kind in ("loops", "arrays", "functions", "tools"):
+        for kind in ("loops", "arrays", "functions", "tools", "columns"):
             tables += [(kind, target, table) for target, table in document.get(kind, {}).items()]
         for kind, target, table in tables:
             for fact in FACTS.get(kind, ()):
@@ -267,7 +282,7 @@ class Space:
         if self.top:
             header["top"] = self.top
         document["kernel"] = header
-        for kind in ("clock", "loops", "arrays", "functions", "tools"):
+        for kind in ("clock", "loops", "arrays", "functions", "tools", "columns"):
             targets = list(dict.fromkeys(k.target for k in self.knobs.values() if k.kind == kind))
             if not targets:
                 continue
@@ -333,6 +348,16 @@ class Space:
             reason = f" ({constraint.why})" if constraint.why else ""
             raise DseError(f"configuration breaks constraint '{constraint.expr}'{reason}")
         return Configuration.of(chosen)
+
+    def neighbour(self, config: Configuration, name: str, value) -> Configuration | None:
+        """``config`` with knob ``name`` set to ``value`` (knobs that become active take their
+        default, those that become inactive go), or None if that breaks a constraint."""
+        values = {**config.as_dict(), name: value}
+        chosen: dict[str, Any] = {}
+        for knob in self.knobs.values():
+            if knob.active(chosen):
+                chosen[knob.name] = values.get(knob.name, knob.default)
+        return None if self.broken_constraints(chosen) else Configuration.of(chosen)
 
     def broken_constraints(self, values: Mapping[str, Any]) -> list[Constraint]:
         scope = {**self.facts, **values}

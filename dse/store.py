@@ -2,6 +2,9 @@
 
 Every result is committed as soon as it arrives (write-ahead log), so a sweep
 killed at any moment keeps every completed point, and a re-run finds them by key.
+A search is a study: its settings and its trials (which result, at which fidelity,
+for what cost, in which order) live in the same file, so the store is the search's
+whole state and an interrupted search resumes from it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ CREATE TABLE IF NOT EXISTS results (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_study ON results (kernel, backend, fidelity, target);
+CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, settings TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    study TEXT NOT NULL, number INTEGER NOT NULL, key TEXT NOT NULL, fidelity TEXT NOT NULL, cost REAL NOT NULL,
+    PRIMARY KEY (study, number)
+);
 """
 
 
@@ -81,8 +89,10 @@ class Store:
             found.update(row[0] for row in rows)
         return found
 
-    def put(self, key: str, point: DesignPoint, backend: str, result: Result) -> None:
-        """Record one result and commit it."""
+    def put(self, key: str, point: DesignPoint, backend: str, result: Result,
+            trial: tuple[str, float] | None = None) -> None:
+        """Record one result and commit it; ``trial`` (study, cost) records it as that
+        study's next trial in the same transaction."""
         row = {
             "key": key, "kernel": point.kernel, "source_hash": point.source_hash, "backend": backend,
             "backend_version": result.tool_version, "fidelity": point.fidelity, "target": point.target,
@@ -96,14 +106,53 @@ class Store:
                 self.connection.execute(
                     f"INSERT OR REPLACE INTO results ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
                     [row[c] for c in _COLUMNS])
+                if trial is not None:
+                    self._add_trial(trial[0], key, point.fidelity, trial[1])
         except sqlite3.DatabaseError as error:
             raise DseError(f"{self.path}: cannot write ({error})") from None
+
+    def add_trial(self, study: str, key: str, fidelity: str, cost: float) -> None:
+        """Record a result already in the store as the study's next trial."""
+        with self.connection:
+            self._add_trial(study, key, fidelity, cost)
+
+    def _add_trial(self, study: str, key: str, fidelity: str, cost: float) -> None:
+        number = self.connection.execute("SELECT COUNT(*) FROM trials WHERE study = ?", [study]).fetchone()[0]
+        self.connection.execute("INSERT INTO trials VALUES (?, ?, ?, ?, ?)", [study, number, key, fidelity, cost])
+
+    def open_study(self, name: str, settings: dict) -> dict:
+        """The study's settings: created with ``settings``, or those it was created with; a study
+        whose settings differ in anything but ``budget`` cannot be continued with these."""
+        row = self.connection.execute("SELECT settings FROM studies WHERE name = ?", [name]).fetchone()
+        if row is None:
+            with self.connection:
+                self.connection.execute("INSERT INTO studies VALUES (?, ?, ?)", [name, json.dumps(settings), time.time()])
+            return settings
+        stored = json.loads(row[0])
+        for field, value in settings.items():
+            if field != "budget" and stored.get(field) != value:
+                raise DseError(f"{self.path}: study '{name}' was run with {field} = {stored.get(field)!r}, not "
+                               f"{value!r}; continue it with the same settings or name another (--study)")
+        return stored
+
+    def studies(self) -> dict[str, dict]:
+        return {name: json.loads(settings) for name, settings in
+                self.connection.execute("SELECT name, settings FROM studies ORDER BY created")}
+
+    def trials(self, study: str) -> list[dict]:
+        """The study's trials in order, each with its result's row (``config`` etc. decoded)."""
+        query = ("SELECT t.number, t.cost, r.* FROM trials t JOIN results r ON r.key = t.key "
+                 "WHERE t.study = ? ORDER BY t.number")
+        return list(self._decoded(self.connection.execute(query, [study])))
 
     def rows(self, **where: str) -> Iterator[dict]:
         """Every result as a dict (``config``, ``metrics`` and ``details`` decoded), optionally filtered."""
         clause = " AND ".join(f"{column} = ?" for column in where)
         query = "SELECT * FROM results" + (f" WHERE {clause}" if clause else "") + " ORDER BY created, key"
-        cursor = self.connection.execute(query, list(where.values()))
+        yield from self._decoded(self.connection.execute(query, list(where.values())))
+
+    @staticmethod
+    def _decoded(cursor) -> Iterator[dict]:
         names = [d[0] for d in cursor.description]
         for values in cursor:
             row = dict(zip(names, values))

@@ -69,9 +69,9 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
         y = np.asarray(y, dtype=float)
         table = self._features(X)
-        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel, self.target).fit(table)
+        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel, self.target)
         self.scaler_ = StandardScaler()
-        features = self.scaler_.fit_transform(self.encoder_.transform(table))
+        features = self.scaler_.fit_transform(self.encoder_.fit_transform(table))
         self.range_ = (float(y.min()), float(y.max()))
         target = np.log1p(np.maximum(y, 0)) if self.log_target else y
         self.regressor_ = self._regressor().fit(features, target)

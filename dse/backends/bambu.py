@@ -57,6 +57,7 @@ def testbench(kernel: Kernel) -> str:
 class BambuBackend(Backend):
     name = "bambu"
     fidelities = ("estimate", "simulate", "evaluation")
+    costs = {"estimate": 1.0, "simulate": 1.5, "evaluation": 8.0}  # typical run times relative to --estimate
     targets = tuple(DEVICES)
     directives = frozenset({"unroll", "period_ns"})
     options = OPTIONS

@@ -18,7 +18,8 @@ from ..space import Configuration, Space
 NEUTRAL = {"unroll": 1, "pipeline": "off", "partition": "none"}
 """The value of a directive that asks for nothing, for knobs a backend cannot apply."""
 
-STATUSES = ("ok", "failed", "timeout", "infeasible")
+STATUSES = ("ok", "failed", "timeout", "infeasible", "unknown")
+"""``unknown``: a configuration a replayed table does not have (it costs nothing)."""
 METRICS = ("latency_cycles", "ii", "lut", "ff", "dsp", "bram", "clock_ns_est", "fmax_mhz")
 
 
@@ -82,6 +83,12 @@ class Backend(ABC):
     directives: frozenset[str] = frozenset({"unroll", "pipeline", "ii", "partition", "factor", "dim", "inline",
                                             "period_ns"})
     options: dict[str, tuple | type] = {}
+    costs: dict[str, float] = {}
+    """What one run of each fidelity costs, in any unit (a search counts its budget in the cost
+    of its most expensive fidelity); a fidelity missing here costs 1."""
+
+    def cost(self, fidelity: str) -> float:
+        return self.costs.get(fidelity, 1.0)
 
     def adapt(self, space: Space) -> tuple[Space, list[str]]:
         """The space as this backend runs it, and the knobs it fixed: its own options are
@@ -91,6 +98,9 @@ class Backend(ABC):
         for name, knob in space.knobs.items():
             if knob.kind == "tools":
                 self._check_option(space, name, knob)
+            elif knob.kind == "columns" and "values" not in self.directives:
+                raise DseError(f"{space.where}: knob '{name}' is a column of a recorded table; only the replay "
+                               f"backend runs those")
             elif knob.directive not in self.directives and len(knob.values) > 1:
                 neutral = NEUTRAL.get(knob.directive, knob.default)
                 knob = dataclasses.replace(knob, values=(neutral if neutral in knob.values else knob.default,))

@@ -34,6 +34,7 @@ RELEASE = r"v(\d{4}\.\d)"
 class VitisBackend(Backend):
     name = "vitis"
     fidelities = ("csynth", "syn", "impl")
+    costs = {"csynth": 1.0, "syn": 4.0, "impl": 12.0}  # typical run times relative to C synthesis
     targets = tuple(name for name, target in TARGETS.items() if target.part.startswith("xc"))
 
     def __init__(self, tool_path: str | None = None):

@@ -1,0 +1,111 @@
+"""What a search minimises and the budget a design must fit: objectives and constraints over
+a result's metrics.
+
+Objectives are metric names (``latency_cycles``, ``lut``, ``ff``, ``dsp``, ``bram``, any
+other the backend reports) or ``area``: the mean utilisation of LUT, FF, DSP and BRAM in % of
+the target. Constraints read ``METRIC<=VALUE`` or ``METRIC<=VALUE%``; a percentage of a
+resource is of the target's capacity (``lut<=60%``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DseError
+from .targets import TARGETS
+
+RESOURCES = ("lut", "ff", "dsp", "bram")
+AREA = "area"
+_LIMIT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
+
+
+def utilisation_column(resource: str) -> str:
+    return f"util_{resource}"
+
+
+def metric_value(metrics: dict, name: str, target: str | None = None) -> float | None:
+    """A metric of one result: as reported, or utilisation computed from the target's capacity,
+    or ``area``; None when the result does not have it."""
+    value = metrics.get(name)
+    if value is not None:
+        return float(value)
+    if name == AREA:
+        parts = [metric_value(metrics, utilisation_column(r), target) for r in RESOURCES]
+        known = [p for p in parts if p is not None]
+        return float(np.mean(known)) if known else None
+    if name.startswith("util_") and name[5:] in RESOURCES and target in TARGETS:
+        count = metrics.get(name[5:])
+        capacity = TARGETS[target].bram18 if name == "util_bram" else getattr(TARGETS[target], name[5:])
+        return None if count is None else 100.0 * float(count) / capacity
+    return None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One constraint: ``metric`` compared with ``bound`` (a percentage reads the utilisation)."""
+
+    text: str
+    metric: str
+    upper: bool
+    bound: float
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        found = _LIMIT.match(text)
+        if not found:
+            raise DseError(f"constraint '{text}': write METRIC<=VALUE or METRIC<=VALUE% (e.g. lut<=60%, dsp<=100)")
+        metric, comparison, number, percent = found.groups()
+        try:
+            bound = float(number)
+        except ValueError:
+            raise DseError(f"constraint '{text}': {number!r} is not a number") from None
+        if percent:
+            if metric not in RESOURCES:
+                raise DseError(f"constraint '{text}': a percentage applies to {', '.join(RESOURCES)} "
+                               f"(of the target's capacity)")
+            metric = utilisation_column(metric)
+        return cls(text.strip(), metric, comparison.startswith("<"), bound)
+
+    def excess(self, value: float | None) -> float:
+        """0 if ``value`` satisfies the limit, else how far it is off, relative to the bound
+        (a missing value is off by 1)."""
+        if value is None:
+            return 1.0
+        over = (value - self.bound) if self.upper else (self.bound - value)
+        return max(0.0, over) / max(abs(self.bound), 1e-9)
+
+
+@dataclass(frozen=True)
+class Goals:
+    """Objectives (all minimised) and constraints of a search."""
+
+    objectives: tuple[str, ...]
+    limits: tuple[Limit, ...] = ()
+    target: str | None = None
+
+    @classmethod
+    def parse(cls, objectives: str, constraints: list[str] | tuple = (), target: str | None = None) -> Goals:
+        names = tuple(n.strip() for n in objectives.split(",") if n.strip())
+        if not names:
+            raise DseError("--objectives: name at least one metric (e.g. latency_cycles,area)")
+        if len(set(names)) < len(names):
+            raise DseError(f"--objectives {objectives}: a metric is named twice")
+        return cls(names, tuple(Limit.parse(c) for c in constraints), target)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every metric the goals read."""
+        return tuple(dict.fromkeys([*self.objectives, *(limit.metric for limit in self.limits)]))
+
+    def values(self, metrics: dict) -> tuple[list[float | None], float]:
+        """The objective values of one result and its total constraint excess (0: it fits)."""
+        objectives = [metric_value(metrics, name, self.target) for name in self.objectives]
+        excess = sum(limit.excess(metric_value(metrics, limit.metric, self.target)) for limit in self.limits)
+        return objectives, excess
+
+    def describe(self) -> str:
+        text = "minimise " + ", ".join(self.objectives)
+        return text + (" subject to " + ", ".join(limit.text for limit in self.limits) if self.limits else "")

@@ -1,0 +1,318 @@
+"""Searches: the replay backend, goals, searchers, successive halving, studies that resume,
+recommendations and the report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dse import Configuration, DseError, Space
+from dse.backends import DesignPoint, get_backend
+from dse.backends.vitis import configuration_of
+from dse.executor import LocalExecutor
+from dse.objectives import Goals, Limit, metric_value
+from dse.pareto import adrs, pareto_mask
+from dse.recommend import pareto_designs
+from dse.scheduler import AshaScheduler, ranked
+from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher
+from dse.store import Store
+from dse.study import Search, make_scheduler, make_searcher, observation
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
+MD_KNN = REAL / "machsuite-md-knn.csv"
+GOALS = Goals.parse("latency_cycles,area")
+
+
+def replay_point(config: Configuration, backend, fidelity: str | None = None) -> DesignPoint:
+    return DesignPoint("study", str(backend.table), "h", None, (), (), config, "xczu7ev", 10.0,
+                       fidelity or backend.fidelities[-1])
+
+
+def replay_search(backend, strategy: str, budget: float, store: Store, seed: int = 0, name: str = "s",
+                  progress=None):
+    space = backend.space("study")
+    search = Search(name, space, backend, make_searcher(strategy, space, seed, int(budget), GOALS, None),
+                    make_scheduler(strategy, backend.fidelities, GOALS, 3), GOALS, budget,
+                    dict(kernel="study", source=str(backend.table), source_hash="h", top=None, include_dirs=(),
+                         defines=(), target="xczu7ev", clock_ns=10.0))
+    with LocalExecutor(1) as executor:
+        return search.run(store, executor, progress=progress)
+
+
+# ----- replay -------------------------------------------------------------------------------
+
+def test_replay_infers_knobs_and_space_and_replays_rows():
+    backend = get_backend("replay", table=MD_KNN)
+    assert backend.knobs == ["L1", "L2"]
+    assert backend.fidelities == ("replay",)
+    space = backend.space("md_knn")
+    assert space.count() == 48
+    assert space.knobs["L1"].values[:3] == ("unroll factor=2", "unroll factor=4", "pipeline II=1")
+    result = backend.run(replay_point(Configuration.of({"L1": "unroll factor=2", "L2": "pipeline"}), backend), None)
+    assert result.status == "ok"
+    assert result.metrics["latency_cycles"] == 55169  # latency_cycles_est, under the store's name
+    assert result.metrics["util_lut"] == 16 and result.metrics["util_ff"] == 8 and result.metrics["util_dsp"] == 1
+    assert result.runtime_s == 69
+    assert metric_value(result.metrics, "area") == pytest.approx((16 + 8 + 1 + 0) / 4)
+
+
+def test_replay_unknown_and_failed_rows(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,lut,feasible\n1,x,10,1\n2,x,20,0\n")
+    backend = get_backend("replay", table=table)
+    assert backend.knobs == ["a", "b"]
+    assert backend.run(replay_point(Configuration.of({"a": 1, "b": "x"}), backend), None).metrics == {"lut": 10.0}
+    failed = backend.run(replay_point(Configuration.of({"a": 2, "b": "x"}), backend), None)
+    assert failed.status == "failed" and "failed or timed out" in failed.error
+    unknown = backend.run(replay_point(Configuration.of({"a": 3, "b": "x"}), backend), None)
+    assert unknown.status == "unknown" and unknown.error == "not in t.csv"
+
+
+def test_replay_bad_tables(tmp_path):
+    with pytest.raises(DseError, match="no such table"):
+        get_backend("replay", table=tmp_path / "missing.csv")
+    (tmp_path / "t.csv").write_text("lut,ff\n1,2\n")
+    with pytest.raises(DseError, match="no knob columns"):
+        get_backend("replay", table=tmp_path / "t.csv")
+    with pytest.raises(DseError, match="no knob column 'L11' \\(did you mean 'L1'\\?\\)"):
+        get_backend("replay", table=MD_KNN, knobs=["L11"])
+    with pytest.raises(DseError, match="only the replay backend"):
+        get_backend("builtin").adapt(get_backend("replay", table=MD_KNN).space("x"))
+
+
+# ----- goals --------------------------------------------------------------------------------
+
+def test_goals_parse_constraints_and_excess():
+    goals = Goals.parse("latency_cycles, lut", ["lut<=60%", "dsp<100", "latency_cycles>=10"], target="xc7z020")
+    assert goals.objectives == ("latency_cycles", "lut")
+    assert goals.limits[0] == Limit("lut<=60%", "util_lut", True, 60.0)
+    assert goals.metrics == ("latency_cycles", "lut", "util_lut", "dsp")
+    # xc7z020 has 53,200 LUTs: 42,560 is 80%, 20 over a bound of 60 -> excess 1/3
+    values, excess = goals.values({"latency_cycles": 5, "lut": 42560, "dsp": 150})
+    assert values == [5.0, 42560.0]
+    assert excess == pytest.approx(20 / 60 + 50 / 100 + 5 / 10)
+    assert goals.values({"latency_cycles": 50, "lut": 100, "dsp": 10})[1] == 0
+    for bad, message in (("lut=<3", "write METRIC<=VALUE"), ("latency_cycles<=5%", "a percentage applies")):
+        with pytest.raises(DseError, match=message):
+            Goals.parse("lut", [bad])
+    with pytest.raises(DseError, match="named twice"):
+        Goals.parse("lut,lut")
+
+
+# ----- searchers ----------------------------------------------------------------------------
+
+def test_non_adaptive_searchers_skip_what_was_tried():
+    space = get_backend("replay", table=MD_KNN).space("x")
+    grid = GridSearcher(space, planned=48)
+    first = grid.ask(3, [], set())
+    assert [c.as_dict() for c in first] == [dict(zip(("L1", "L2"), v)) for v in
+                                            (("unroll factor=2", "pipeline"), ("unroll factor=2", "unroll factor=4"),
+                                             ("unroll factor=2", "unroll factor=2"))]
+    assert grid.ask(1, [], {c.hash for c in first})[0].as_dict() == {"L1": "unroll factor=2", "L2": "pipeline II=1"}
+    tried = {c.hash for c in space.enumerate()}
+    everything_but_one = set(list(tried)[:-1])
+    assert [c.hash for c in RandomSearcher(space, planned=10).ask(5, [], everything_but_one)] == \
+        [h for h in tried if h not in everything_but_one]
+
+
+def test_bayes_proposes_unseen_configurations_that_improve_the_front():
+    backend = get_backend("replay", table=MD_KNN)
+    space = backend.space("x")
+    history = []
+    searcher = BayesSearcher(space, seed=0, planned=16, goals=GOALS)
+    assert searcher.initial_size == 3
+    while len(history) < 16:
+        proposed = searcher.ask(1, history, {o.config.hash for o in history})
+        assert len(proposed) == 1 and proposed[0].hash not in {o.config.hash for o in history}
+        result = backend.run(replay_point(proposed[0], backend), None)
+        history.append(observation(proposed[0], result.status, result.metrics, GOALS))
+    found = np.array([[o.values[m] for m in GOALS.objectives] for o in history])
+    assert found[:, 0].min() == 2708  # the fastest design of the table
+    every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
+    reference = np.array([[o.values[m] for m in GOALS.objectives] for o in every])
+    assert adrs(reference[pareto_mask(reference)], found) < 0.1
+
+
+# ----- scheduler ----------------------------------------------------------------------------
+
+def _observation(index: int, latency: float | None, area: float, status: str = "ok") -> Observation:
+    return Observation(Configuration.of({"i": index}), status, {"latency_cycles": latency, "area": area})
+
+
+def test_ranked_orders_fronts_then_misses_then_unmeasured():
+    goals = Goals.parse("latency_cycles,area", ["area<=50"])
+    results = [_observation(0, 100, 10), _observation(1, 50, 20), _observation(2, 200, 5),
+               _observation(3, 120, 30), _observation(4, 10, 60), _observation(5, None, 1, "failed"),
+               _observation(6, 10, 90)]
+    # front 0: 1 (mean rank 2.5), 0 (2.5), 2 (3.5) — ties keep their order; front 1: 3; then 4 and 6 by excess
+    assert ranked(results, goals) == [0, 1, 2, 3, 4, 6, 5]
+
+
+def test_asha_promotes_the_best_third_of_each_rung():
+    goals = Goals.parse("latency_cycles,area")
+    asha = AshaScheduler(("csynth", "impl"), goals, eta=3)
+    rung0 = [_observation(i, latency, area) for i, (latency, area) in
+             enumerate([(90, 9), (10, 50), (50, 50), (80, 80), (30, 40), (70, 70)])]
+    assert asha.promotion({0: rung0[:2]}, set()) is None  # 2 // 3 = 0 promotable
+    first = asha.promotion({0: rung0}, set())
+    # front {1, 4, 0}; mean ranks over latency and area: 4 -> (2 + 2) / 2, 1 -> (1 + 3.5) / 2, 0 -> (6 + 1) / 2
+    assert first.rung == 1 and first.config.as_dict() == {"i": 4}
+    taken = {(first.config.hash, 1)}
+    assert asha.promotion({0: rung0}, taken).config.as_dict() == {"i": 1}
+    taken.add((Configuration.of({"i": 1}).hash, 1))
+    assert asha.promotion({0: rung0}, taken) is None
+    with pytest.raises(DseError, match="at least two fidelities"):
+        AshaScheduler(("replay",), goals)
+
+
+def _two_fidelity_table(path: Path) -> Path:
+    """csynth ranks designs like impl, at a tenth of the run time."""
+    rows = []
+    for a in range(1, 10):
+        for fidelity, scale, runtime in (("csynth", 1.0, 10), ("impl", 1.1, 100)):
+            rows.append({"a": a, "fidelity": fidelity, "latency_cycles": 100 * a * scale,
+                         "lut": (10 - a) * 10 * scale, "ff": 1, "dsp": 1, "bram": 1, "runtime_s": runtime})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_halving_runs_cheap_rung_first_and_promotes(tmp_path):
+    backend = get_backend("replay", table=_two_fidelity_table(tmp_path / "t.csv"), knobs=["a"])
+    assert backend.fidelities == ("csynth", "impl")
+    assert backend.costs == {"csynth": 0.1, "impl": 1.0}
+    goals = Goals.parse("latency_cycles,lut")
+    space = backend.space("t")
+    with Store(tmp_path / "s.sqlite") as store, LocalExecutor(1) as executor:
+        search = Search("h", space, backend, make_searcher("halving", space, 0, 2, goals, None),
+                        make_scheduler("halving", backend.fidelities, goals, 3), goals, 1.5,
+                        dict(kernel="t", source="t.csv", source_hash="h", top=None, include_dirs=(), defines=(),
+                             target="xczu7ev", clock_ns=10.0))
+        summary = search.run(store, executor)
+        trials = store.trials("h")
+    fidelities = [t["fidelity"] for t in trials]
+    assert summary.spent == pytest.approx(1.5)
+    # 9 csynth runs (0.9) + promotions (1.0 each) never beyond the budget: 0.5 left after one promotion
+    assert fidelities.count("impl") == 1 and fidelities.count("csynth") == 5
+    promoted = trials[fidelities.index("impl")]
+    assert fidelities.index("impl") == 3  # due as soon as 3 csynth results exist
+    first_three = [t["config"]["a"] for t in trials[:3]]
+    assert promoted["config"]["a"] in first_three
+
+
+# ----- studies ------------------------------------------------------------------------------
+
+def test_search_spends_its_budget_and_resumes_after_a_kill(tmp_path):
+    backend = get_backend("replay", table=MD_KNN)
+    with Store(tmp_path / "s.sqlite") as store:
+        def kill_after_five(spent, result):
+            if spent >= 5:
+                raise KeyboardInterrupt
+        with pytest.raises(KeyboardInterrupt):
+            replay_search(backend, "bayes", 12, store, progress=kill_after_five)
+        kept = [t["config"] for t in store.trials("s")]
+        assert len(kept) == 5
+        summary = replay_search(backend, "bayes", 12, store)
+        trials = store.trials("s")
+    assert summary.trials == 12 and summary.spent == 12 and summary.ran == 7
+    assert [t["config"] for t in trials[:5]] == kept
+    assert len({json.dumps(t["config"], sort_keys=True) for t in trials}) == 12
+
+
+def test_results_in_the_store_are_reused_and_unknown_configurations_cost_nothing(tmp_path):
+    table = tmp_path / "t.csv"
+    pd.DataFrame([{"a": a, "b": b, "latency_cycles": a * 10 + b, "util_lut": 10 - a} for a in range(4)
+                  for b in range(3) if (a, b) != (2, 2)]).to_csv(table, index=False)
+    backend = get_backend("replay", table=table, knobs=["a", "b"])
+    with Store(tmp_path / "s.sqlite") as store:
+        first = replay_search(backend, "random", 12, store, name="one")
+        second = replay_search(backend, "grid", 12, store, name="two")
+    assert first.trials == 12 and first.spent == 11 and first.statuses == {"ok": 11, "unknown": 1}
+    assert second.ran == 0 and second.reused == 12 and second.spent == 11
+
+
+def test_a_study_continues_only_with_its_settings(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.open_study("x", {"strategy": "bayes", "budget": 10})
+        assert store.open_study("x", {"strategy": "bayes", "budget": 20}) == {"strategy": "bayes", "budget": 10}
+        with pytest.raises(DseError, match="study 'x' was run with strategy = 'bayes', not 'random'"):
+            store.open_study("x", {"strategy": "random", "budget": 10})
+
+
+# ----- command line -------------------------------------------------------------------------
+
+def test_cli_search_recommend_report_on_replay(run_cli, tmp_path):
+    db = tmp_path / "r.sqlite"
+    code, out, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN, "--budget", 12,
+                             "--db", db, "--jobs", 1, "--constraint", "util_lut<=20")
+    assert code == 0, err
+    assert "md_knn-bayes-s0: 12 trials costing 12 of 12" in err
+    code, out, err = run_cli("recommend", "--db", db, "--study", "md_knn-bayes-s0", "--emit", tmp_path / "out")
+    assert code == 0, err
+    emitted = sorted((tmp_path / "out").glob("*/config.json"))
+    assert emitted and "no kernel source to annotate" in err
+    for path in emitted:
+        record = json.loads(path.read_text())
+        assert record["metrics"]["util_lut"] <= 20
+    code, _, err = run_cli("report", "--db", db, "--study", "md_knn-bayes-s0", "-o", tmp_path / "r.html")
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<img") == 2 and "12 designs (12 ok); " in page
+
+
+def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
+    db = tmp_path / "r.sqlite"
+    code, _, err = run_cli("search", "gemm_ncubed", "--budget", 12, "--db", db, "--jobs", 1,
+                           "--constraint", "lut<=20%", "--show", 2)
+    assert code == 0, err
+    code, out, err = run_cli("recommend", "--db", db, "--constraint", "lut<=10%", "--emit", tmp_path / "vitis")
+    assert code == 0, err
+    folders = sorted((tmp_path / "vitis").iterdir())
+    assert folders
+    space = Space.load(Path(__file__).resolve().parents[1] / "pragmas" / "gemm_ncubed.toml")
+    for folder in folders:
+        record = json.loads((folder / "config.json").read_text())
+        assert record["metrics"]["util_lut"] <= 10
+        parsed = configuration_of((folder / "directives.tcl").read_text())
+        assert space.configuration({k: v for k, v in parsed.items() if k in space.knobs}) == \
+            Configuration.of(record["config"])
+    code, _, err = run_cli("recommend", "--db", db, "--top", 1, "--emit", tmp_path / "pragma", "--format", "pragma")
+    assert code == 0, err
+    source = next((tmp_path / "pragma").glob("01_*/gemm.c")).read_text()
+    assert "#pragma HLS" in source and not list((tmp_path / "pragma").glob("*/directives.tcl"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (("search", "x", "--backend", "replay"), "needs --table"),
+    (("search", "gemm_ncubed", "--constraint", "lut=3"), "write METRIC<=VALUE"),
+    (("search", "gemm_ncubed", "--strategy", "halving"), "at least two fidelities"),
+    (("recommend", "--db", "missing.sqlite"), "no such database"),
+])
+def test_cli_search_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_space_of_columns_and_neighbours():
+    space = Space.of_columns("t", {"L1": ["pipeline", "unroll factor=2"], "n": [1, 2.5]})
+    assert space.knobs["n"].parse("2.5", {}) == 2.5 and space.knobs["n"].parse("1", {}) == 1
+    config = space.configuration({"L1": "pipeline", "n": 1})
+    assert space.neighbour(config, "n", 2.5).as_dict() == {"L1": "pipeline", "n": 2.5}
+    gemm = Space.load(Path(__file__).resolve().parents[1] / "pragmas" / "gemm_ncubed.toml")
+    base = gemm.configuration({"inner.pipeline": "on"})
+    assert gemm.neighbour(base, "middle.pipeline", "on") is None  # pipelining both breaks a constraint
+    assert "inner.ii" not in gemm.neighbour(base, "inner.pipeline", "off").as_dict()
+    assert re.fullmatch(r"[0-9a-f]{64}", base.hash)
+
+
+def test_pareto_designs_keeps_the_first_of_equals_and_spreads_top():
+    rows = [{"config": {"i": i}, "status": "ok", "metrics": {"latency_cycles": lat, "area": area}}
+            for i, (lat, area) in enumerate([(5, 9), (5, 9), (6, 4), (9, 1), (7, 8), (8, 2)])]
+    front = pareto_designs(rows, GOALS)
+    assert [c.as_dict()["i"] for c in front["config"]] == [0, 2, 5, 3]
+    assert [c.as_dict()["i"] for c in pareto_designs(rows, GOALS, top=2)["config"]] == [0, 3]
