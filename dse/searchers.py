@@ -27,6 +27,16 @@ from .space import Configuration, Space
 GRID_LIMIT = 2_000_000
 ENUMERATE_LIMIT = 20_000
 """Spaces up to this size are listed in full where a searcher needs every candidate."""
+WHOLE_SPACE = 5_000
+"""The Bayesian searcher weighs every configuration of spaces up to this size."""
+MAX_FEATURES = 400
+"""The most features for which the Bayesian searcher's surrogates take interaction terms."""
+THOMPSON = 3
+"""Every THOMPSON-th proposal takes the best of one posterior sample (Thompson sampling)
+instead of the expected improvement, which alone can settle on one part of the front."""
+CORNERS = 0.3
+"""Dirichlet concentration of the scalarisation weights: below 1, weights near one objective
+alone are frequent, so the ends of the front (the fastest designs, the smallest) are sought too."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ class BayesSearcher(Searcher):
 
     After an initial Latin hypercube, each objective (and each constrained metric) gets a
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
-    (and the kernel's structural features when the kernel is known), refitted on every ask.
+    (and the kernel's structural features when the kernel is known), refitted on every ask;
+    ``interactions`` None: with interactions while they stay few (:data:`MAX_FEATURES`).
     Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
     the best designs found (the whole space when it is small). Each proposal of a batch draws
     its own random weights over the objectives and takes the candidate with the largest
@@ -161,7 +172,7 @@ class BayesSearcher(Searcher):
 
     def __init__(self, space: Space, seed: int = 0, planned: int = 100, goals: Goals | None = None,
                  kernel: Kernel | None = None, initial: int | None = None, pool: int = 600, samples: int = 32,
-                 interactions: bool = False):
+                 interactions: bool | None = None):
         super().__init__(space, seed, planned)
         self.goals = goals or Goals(("latency_cycles", "area"))
         self.kernel, self.initial, self.pool, self.samples = kernel, initial, pool, samples
@@ -195,9 +206,11 @@ class BayesSearcher(Searcher):
         feasible = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
         chosen: list[int] = []
         for _ in range(min(count, len(candidates))):
-            weights = rng.dirichlet(np.ones(mean.shape[1]))
+            weights = rng.dirichlet(np.full(mean.shape[1], CORNERS))
             scalar = lambda z: (weights * z).max(axis=-1) + 0.05 * (weights * z).sum(axis=-1)
-            if feasible.any():
+            if feasible.any() and (len(history) + len(chosen)) % THOMPSON == THOMPSON - 1:
+                score = -scalar(draws[0]) * fits  # one posterior draw: explores where the model is unsure
+            elif feasible.any():
                 best = scalar((observed[feasible] - low) / span).min()
                 score = np.maximum(0.0, best - scalar(draws)).mean(axis=0) * fits
             else:  # nothing fits yet: the likeliest to fit
@@ -215,11 +228,11 @@ class BayesSearcher(Searcher):
         the designs on the observed front, none already tried."""
         seed = int(rng.integers(2 ** 31))
         if self._draws is None:  # drawn once, topped up a little on every ask
-            self._draws = (list(self.space.enumerate()) if self.space.count() <= self.pool else
+            self._draws = (list(self.space.enumerate()) if self.space.count() <= WHOLE_SPACE else
                            _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 2))
-        elif self.space.count() > self.pool:
+        elif self.space.count() > WHOLE_SPACE:
             self._draws += _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 50)
-        self._draws = [c for c in self._draws if c.hash not in excluded][-self.pool:]
+        self._draws = [c for c in self._draws if c.hash not in excluded][-max(self.pool, WHOLE_SPACE):]
         pool = {c.hash: c for c in self._draws}
         values = np.array([[o.values[m] for m in self.goals.objectives] for o in measured], float)
         fits = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
@@ -234,6 +247,15 @@ class BayesSearcher(Searcher):
                             pool.setdefault(other.hash, other)
         return list(pool.values())
 
+    def _interactions(self, training: pd.DataFrame) -> bool:
+        """``interactions``, or when None (auto): with interaction terms unless they make more than
+        :data:`MAX_FEATURES` features (decided once per search; they cost time per proposal)."""
+        if self.interactions is None:
+            from .features import KnobEncoder
+            columns = KnobEncoder(self.knobs, True, self.kernel).fit(training).columns_
+            self.interactions = len(columns) <= MAX_FEATURES
+        return self.interactions
+
     def _predict(self, measured: list[Observation], candidates: list[Configuration]):
         """Posterior mean and spread of each objective (log scale) over the candidates, and the
         probability that each fits every constraint."""
@@ -246,7 +268,7 @@ class BayesSearcher(Searcher):
             rows = [i for i, o in enumerate(measured) if o.values.get(metric) is not None]
             if len(rows) < 2:
                 continue
-            model = LinearSurrogate(self.knobs, "bayes", log_target=True, interactions=self.interactions,
+            model = LinearSurrogate(self.knobs, "bayes", log_target=True, interactions=self._interactions(training),
                                     kernel=self.kernel, bounded=False)
             target = np.array([measured[i].values[metric] for i in rows], float)
             latent[metric] = model.fit(training.iloc[rows], target)._latent(table, encoded)
