@@ -7,6 +7,7 @@ import json
 import os
 import random
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .backends import METRICS, get_backend
+from .backends import METRICS, Backend, get_backend
 from .backends.vitis import import_solutions
 from .dataset import LEADING, TRAILING, UTILISATION, export, load_table, results_frame
 from .errors import DseError
@@ -26,7 +27,7 @@ from .objectives import Goals
 from .pareto import pareto_mask
 from .parsers import parse_report, utilisation
 from .paths import bundled
-from .recommend import FORMATS, designs, emit, pareto_designs
+from .recommend import FORMATS, designs, emit, pareto_designs, shown_metrics
 from .render import DIALECTS, render
 from .targets import DEFAULT_TARGET
 from .runner import design_points, run_points
@@ -197,49 +198,70 @@ same), grid (every configuration, or evenly spaced ones when --budget is smaller
 Targets: """ + ", ".join(f"{t.name} ({t.part})" for t in TARGETS.values())
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+def _flow(args: argparse.Namespace, fidelities) -> tuple[Kernel, Space, Backend, tuple[str, ...], dict]:
+    """What sweep and search share: the kernel, its space as the backend runs it, the backend,
+    the fidelities ``fidelities(backend)`` gives (checked), and the fields every design point has."""
     kernel = load_kernel(args)
     space = load_space(args, kernel)
     if args.clock_ns is not None:
         space = space.with_clock(args.clock_ns)
     backend = get_backend(args.backend, args.tool_path)
-    fidelity = args.fidelity or backend.fidelities[0]
-    backend.check(args.target, fidelity)
-    backend.version()  # a missing tool stops the sweep here, before any point runs
+    rungs = fidelities(backend)
+    for fidelity in rungs:
+        backend.check(args.target, fidelity)
+    backend.version()  # a missing tool stops here, before any point runs
     space, fixed = backend.adapt(space)
     if fixed:
         print(f"{backend.name} cannot apply {', '.join(fixed)}: held at their neutral values", file=sys.stderr)
-    if args.budget is not None and args.budget < 1:
-        raise DseError("--budget must be at least 1")
-    if args.jobs is not None and args.jobs < 1:
-        raise DseError("--jobs must be at least 1")
     source = resolve_kernel(args.kernel)
+    fields = dict(kernel=source.name, source=str(source.path), source_hash=source_hash(source.path, args.include,
+                                                                                        args.define),
+                  top=kernel.top, include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
+                  clock_ns=10.0)
+    return kernel, space, backend, rungs, fields
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    for name, value in (("--budget", args.budget), ("--jobs", args.jobs)):
+        if value is not None and value < 1:
+            raise DseError(f"{name} must be at least 1")
+
+
+@contextmanager
+def _progress(description: str, total: float):
+    """A progress bar on a terminal (nothing otherwise); yields ``advance(result, completed=None)``
+    (one more result, or ``completed`` so far) and ``finish()`` (the bar full)."""
+    console = Console(stderr=True)
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+               TextColumn("{task.fields[ok]}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=total, ok="")
+        counts = {"ok": 0, "other": 0}
+
+        def advance(result, completed: float | None = None) -> None:
+            counts["ok" if result.status == "ok" else "other"] += 1
+            bar.update(task, advance=1 if completed is None else None, completed=completed,
+                       ok=f"ok {counts['ok']}, not ok {counts['other']}")
+
+        yield advance, lambda: bar.update(task, completed=total)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    _, space, backend, (fidelity,), fields = _flow(args, lambda backend: (args.fidelity or backend.fidelities[0],))
+    _check_counts(args)
     budget = args.budget or min(space.count(), 100)
     configs = SEARCHERS[args.sampler](space, seed=args.seed).propose(budget)
-    points = design_points(configs, kernel=source.name, source=str(source.path),
-                           source_hash=source_hash(source.path, args.include, args.define), top=kernel.top,
-                           include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
-                           clock_ns=10.0, fidelity=fidelity)
-    console = Console(stderr=True)
+    points = design_points(configs, fidelity=fidelity, **fields)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[ok]}"),
-                   TimeElapsedColumn(), TimeRemainingColumn()]
-        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-            task = bar.add_task(f"{source.name} {backend.name}/{fidelity}", total=len(points), ok="")
-            counts = {"ok": 0, "other": 0}
-
-            def advance(result) -> None:
-                counts["ok" if result.status == "ok" else "other"] += 1
-                bar.update(task, advance=1, ok=f"ok {counts['ok']}, not ok {counts['other']}")
-
+        with _progress(f"{fields['kernel']} {backend.name}/{fidelity}", len(points)) as (advance, finish):
             summary = run_points(points, backend, store, executor, timeout=args.timeout,
                                  workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs", progress=advance)
-            bar.update(task, completed=len(points))
+            finish()
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
-        print(f"{source.name}: {summary.proposed} points, {summary.reused} already in {args.db}, "
+        print(f"{fields['kernel']}: {summary.proposed} points, {summary.reused} already in {args.db}, "
               f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)",
               file=sys.stderr)
-        frame = results_frame(store, kernel=source.name, backend=backend.name, fidelity=fidelity,
+        frame = results_frame(store, kernel=fields["kernel"], backend=backend.name, fidelity=fidelity,
                               target=args.target)
     frame = frame[frame.config_hash.isin({c.hash for c in configs})]
     _print_summary(frame, space, args.target)
@@ -470,50 +492,33 @@ target), 'dsp<=100', 'latency_cycles<=50000'."""
 def _rungs(args: argparse.Namespace, backend) -> tuple[str, ...]:
     """The fidelities a search uses, cheapest first."""
     if args.fidelity:
-        rungs = tuple(f.strip() for f in args.fidelity.split(","))
-    else:
-        rungs = backend.fidelities if args.strategy.endswith("halving") else backend.fidelities[:1]
-    for fidelity in rungs:
-        backend.check(args.target, fidelity)
-    return rungs
+        return tuple(f.strip() for f in args.fidelity.split(","))
+    return backend.fidelities if args.strategy.endswith("halving") else backend.fidelities[:1]
 
 
 def _search_setup(args: argparse.Namespace):
-    """(backend, space, kernel IR or None, fields every design point shares, settings)."""
-    if args.backend == "replay":
-        if not args.table:
-            raise DseError("--backend replay needs --table F.csv (a recorded table of results)")
-        space = Space.load(args.space) if args.space else None
-        knobs = _knob_list(args) if (args.knobs or args.knobs_file) else (list(space.knobs) if space else None)
-        backend = get_backend("replay", table=args.table, knobs=knobs)
-        space = space or backend.space(args.kernel)
-        point = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
-                     top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
-        return backend, space, None, point
-    kernel = load_kernel(args)
-    space = load_space(args, kernel)
-    if args.clock_ns is not None:
-        space = space.with_clock(args.clock_ns)
-    backend = get_backend(args.backend, args.tool_path)
-    backend.version()  # a missing tool stops here
-    space, fixed = backend.adapt(space)
-    if fixed:
-        print(f"{backend.name} cannot apply {', '.join(fixed)}: held at their neutral values", file=sys.stderr)
-    source = resolve_kernel(args.kernel)
-    point = dict(kernel=source.name, source=str(source.path), source_hash=source_hash(source.path, args.include,
-                                                                                       args.define),
-                 top=kernel.top, include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
-                 clock_ns=10.0)
-    return backend, space, kernel, point
+    """(backend, space, kernel IR or None, fidelities, fields every design point shares)."""
+    if args.backend != "replay":
+        kernel, space, backend, rungs, fields = _flow(args, lambda backend: _rungs(args, backend))
+        return backend, space, kernel, rungs, fields
+    if not args.table:
+        raise DseError("--backend replay needs --table F.csv (a recorded table of results)")
+    space = Space.load(args.space) if args.space else None
+    knobs = _knob_list(args) if (args.knobs or args.knobs_file) else (list(space.knobs) if space else None)
+    backend = get_backend("replay", table=args.table, knobs=knobs)
+    space = space or backend.space(args.kernel)
+    rungs = _rungs(args, backend)
+    for fidelity in rungs:
+        backend.check(args.target, fidelity)
+    fields = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
+                  top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
+    return backend, space, None, rungs, fields
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     goals = Goals.parse(args.objectives, args.constraint, args.target)
-    backend, space, kernel, point = _search_setup(args)
-    rungs = _rungs(args, backend)
-    for name, value in (("--budget", args.budget), ("--jobs", args.jobs)):
-        if value is not None and value < 1:
-            raise DseError(f"{name} must be at least 1")
+    backend, space, kernel, rungs, point = _search_setup(args)
+    _check_counts(args)
     budget = args.budget or min(space.count(), 100)
     name = args.study or f"{point['kernel']}-{args.strategy}-s{args.seed}"
     settings = {"kernel": point["kernel"], "source": point["source"], "top": point["top"], "backend": backend.name,
@@ -524,23 +529,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.warm_start:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
                           fidelity=rungs[-1], target=args.target)
-    console = Console(stderr=True)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
         store.open_study(name, settings)
         search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
                         make_scheduler(args.strategy, rungs, goals, args.eta), goals, budget, point, warm)
-        columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-                   TextColumn("{task.fields[ok]}"), TimeElapsedColumn(), TimeRemainingColumn()]
-        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-            task = bar.add_task(f"{name} {backend.name}/{'→'.join(rungs)}", total=budget, ok="")
-            counts = {"ok": 0, "other": 0}
-
-            def advance(spent: float, result) -> None:
-                counts["ok" if result.status == "ok" else "other"] += 1
-                bar.update(task, completed=spent, ok=f"ok {counts['ok']}, not ok {counts['other']}")
-
+        with _progress(f"{name} {backend.name}/{'→'.join(rungs)}", budget) as (advance, _):
             summary = search.run(store, executor, timeout=args.timeout, time_limit=args.time_limit,
-                                 workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs", progress=advance)
+                                 workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs",
+                                 progress=lambda spent, result: advance(result, spent))
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
         print(f"{name}: {summary.trials} trials costing {summary.spent:g} of {budget:g}; {summary.ran} run ({statuses}), "
               f"{summary.reused} found in {args.db}; {summary.seconds:.1f} s with {executor.jobs} job(s)",
@@ -555,7 +551,7 @@ def _print_recommendations(front, goals: Goals, space: Space | None, title: str)
     if front.empty:
         console.print(f"{title}: no design meets the constraints yet" if goals.limits else f"{title}: no results")
         return
-    shown = [m for m in dict.fromkeys([*goals.metrics, "latency_cycles", "lut", "ff", "dsp", "bram"]) if m in front]
+    shown = shown_metrics(front, goals)
     table = Table("#", *shown, "directives", title=f"{title}: {len(front)} Pareto-optimal designs",
                   title_justify="left")
     for rank, row in front.iterrows():
@@ -581,15 +577,21 @@ def _recommend_space(settings: dict, kernel_name: str | None, space_path: str | 
     return kernel, space
 
 
-def cmd_recommend(args: argparse.Namespace) -> int:
+def _results(args: argparse.Namespace) -> tuple[list[dict], dict, Goals]:
+    """The designs ``--db``/``--study``/``--kernel``/``--fidelity`` name, the study's settings,
+    and the goals: ``--objectives``/``--constraint``, else the study's."""
     if not Path(args.db).is_file():
         raise DseError(f"{args.db}: no such database")
     with Store(args.db) as store:
         rows, settings = designs(store, args.study, args.kernel, args.fidelity)
     objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
-    constraints = args.constraint if args.constraint else settings.get("constraints", [])
-    target = settings.get("target") or (rows[0]["target"] if rows else None)
-    goals = Goals.parse(objectives, constraints, target)
+    goals = Goals.parse(objectives, args.constraint or settings.get("constraints", []),
+                        settings.get("target") or (rows[0]["target"] if rows else None))
+    return rows, settings, goals
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    rows, settings, goals = _results(args)
     front = pareto_designs(rows, goals, args.top)
     kernel_name = settings.get("kernel") or (rows[0]["kernel"] if rows else None)
     kernel, space = _recommend_space(settings, kernel_name if kernel_name in bundled_kernels() else None, args.space)
@@ -604,13 +606,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import search_report
 
-    if not Path(args.db).is_file():
-        raise DseError(f"{args.db}: no such database")
-    with Store(args.db) as store:
-        rows, settings = designs(store, args.study, args.kernel, args.fidelity)
-    objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
-    goals = Goals.parse(objectives, args.constraint or settings.get("constraints", []),
-                        settings.get("target") or (rows[0]["target"] if rows else None))
+    rows, settings, goals = _results(args)
     reference = None
     if args.reference:
         with Store(args.reference) as store:

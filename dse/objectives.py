@@ -106,6 +106,13 @@ class Goals:
         excess = sum(limit.excess(metric_value(metrics, limit.metric, self.target)) for limit in self.limits)
         return objectives, excess
 
+    def table(self, observations) -> tuple[np.ndarray, np.ndarray]:
+        """Of observations whose objectives are all measured (anything with ``values``): their
+        objective values (designs × objectives) and which of them meet every constraint."""
+        values = np.array([[o.values[m] for m in self.objectives] for o in observations], float)
+        return values.reshape(-1, len(self.objectives)), np.array([self.values(o.values)[1] == 0 for o in observations],
+                                                                  dtype=bool)
+
     def describe(self) -> str:
         text = "minimise " + ", ".join(self.objectives)
         return text + (" subject to " + ", ".join(limit.text for limit in self.limits) if self.limits else "")

@@ -64,6 +64,12 @@ def pareto_designs(rows: list[dict], goals: Goals, top: int | None = None) -> pd
     return front
 
 
+def shown_metrics(front: pd.DataFrame, goals: Goals) -> list[str]:
+    """The columns worth showing of recommended designs: the goals' metrics, then latency and
+    resources, those the designs have."""
+    return [m for m in dict.fromkeys([*goals.metrics, "latency_cycles", "lut", "ff", "dsp", "bram"]) if m in front]
+
+
 def emit(front: pd.DataFrame, folder: str | Path, fmt: str, kernel: Kernel | None, space: Space | None,
          study_name: str) -> list[Path]:
     """One folder per recommended design, ``NN_<hash>``: with ``vitis`` its directives.tcl, with

@@ -15,7 +15,7 @@ from .dataset import Table
 from .errors import DseError
 from .objectives import Goals
 from .pareto import adrs, pareto_mask
-from .recommend import pareto_designs
+from .recommend import pareto_designs, shown_metrics
 from .space import Configuration
 from .study import observation
 
@@ -108,8 +108,7 @@ def search_report(rows: list[dict], goals: Goals, output: str | Path, title: str
     measured = [o for o in found if o.measured(goals)]
     if not measured:
         raise DseError("no design has both objectives measured; nothing to plot")
-    values = np.array([[o.values[m] for m in goals.objectives] for o in measured], float)
-    fits = np.array([goals.values(o.values)[1] == 0 for o in measured])
+    values, fits = goals.table(measured)
     front = pareto_designs(rows, goals)
     sections = [("Pareto front", _png(_front_figure(values, fits, front, goals, reference))),
                 ("Pareto-optimal designs", _front_table(front, goals))]
@@ -148,7 +147,7 @@ def _front_figure(values: np.ndarray, fits: np.ndarray, front: pd.DataFrame, goa
 
 
 def _front_table(front: pd.DataFrame, goals: Goals) -> str:
-    shown = [m for m in dict.fromkeys([*goals.metrics, "latency_cycles", "lut", "ff", "dsp", "bram"]) if m in front]
+    shown = shown_metrics(front, goals)
     header = "".join(f"<th>{html.escape(m)}</th>" for m in ["#", *shown, "configuration"])
     lines = []
     for rank, row in front.iterrows():

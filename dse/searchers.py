@@ -99,7 +99,7 @@ class RandomSearcher(Searcher):
         total = self.space.count()
         if count >= total:
             return list(self.space.enumerate())
-        return _fill_at_random(self.space, random.Random(self.seed), {}, count)
+        return _unseen_at_random(self.space, random.Random(self.seed), set(), count)
 
 
 class LatinHypercubeSearcher(Searcher):
@@ -122,16 +122,8 @@ class LatinHypercubeSearcher(Searcher):
                 found.setdefault(config.hash, config)
             if len(found) >= count:
                 break
-        return _fill_at_random(self.space, rng, found, count)  # tiny spaces with heavy collisions
-
-
-def _fill_at_random(space: Space, rng: random.Random, found: dict[str, Configuration],
-                    count: int) -> list[Configuration]:
-    """``found`` topped up with uniform draws until it holds ``count`` distinct configurations."""
-    while len(found) < count:
-        config = space.sample(rng)
-        found.setdefault(config.hash, config)
-    return list(found.values())
+        # tiny spaces with heavy collisions: topped up with uniform draws
+        return list(found.values()) + _unseen_at_random(self.space, rng, set(found), count - len(found))
 
 
 def _unseen_at_random(space: Space, rng: random.Random, excluded: set[str], count: int,
@@ -194,16 +186,18 @@ class BayesSearcher(Searcher):
             if self._plan is None:
                 self._plan = self.propose(min(self.initial_size, self.space.count()))
             return super().ask(count, history, excluded)
+        values, feasible = self.goals.table(measured)
+        front = [o.config for o, best in zip(measured, pareto_mask(values) & (feasible if feasible.any() else True))
+                 if best]
         rng = np.random.default_rng([self.seed, len(history)])
-        candidates = self._candidates(rng, measured, excluded)
+        candidates = self._candidates(rng, front, excluded)
         if not candidates:
             return []
         with threadpool_limits(1):  # matrices this small are slower on several BLAS threads
             mean, spread, fits = self._predict(measured, candidates)
-        observed = np.log1p(np.maximum([[o.values[m] for m in self.goals.objectives] for o in measured], 0))
+        observed = np.log1p(np.maximum(values, 0))
         low, span = observed.min(axis=0), np.maximum(np.ptp(observed, axis=0), 1e-9)
         draws = (mean + spread * rng.standard_normal((self.samples, *mean.shape)) - low) / span
-        feasible = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
         chosen: list[int] = []
         for _ in range(min(count, len(candidates))):
             weights = rng.dirichlet(np.full(mean.shape[1], CORNERS))
@@ -222,10 +216,10 @@ class BayesSearcher(Searcher):
     def _frame(self, configs: list[Configuration]) -> pd.DataFrame:
         return pd.DataFrame([c.as_dict() for c in configs], columns=self.knobs).astype(object)
 
-    def _candidates(self, rng: np.random.Generator, measured: list[Observation],
+    def _candidates(self, rng: np.random.Generator, front: list[Configuration],
                     excluded: set[str]) -> list[Configuration]:
         """Uniform draws (or the whole unseen space, if small) and the one-knob neighbours of
-        the designs on the observed front, none already tried."""
+        designs on the observed ``front``, none already tried."""
         seed = int(rng.integers(2 ** 31))
         if self._draws is None:  # drawn once, topped up a little on every ask
             self._draws = (list(self.space.enumerate()) if self.space.count() <= WHOLE_SPACE else
@@ -234,9 +228,6 @@ class BayesSearcher(Searcher):
             self._draws += _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 50)
         self._draws = [c for c in self._draws if c.hash not in excluded][-max(self.pool, WHOLE_SPACE):]
         pool = {c.hash: c for c in self._draws}
-        values = np.array([[o.values[m] for m in self.goals.objectives] for o in measured], float)
-        fits = np.array([self.goals.values(o.values)[1] == 0 for o in measured])
-        front = [o.config for o, best in zip(measured, pareto_mask(values) & (fits if fits.any() else True)) if best]
         for config in random.Random(seed).sample(front, min(len(front), 3)):
             for knob in self.space.knobs.values():
                 if knob.name not in config.as_dict():

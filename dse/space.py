@@ -154,6 +154,16 @@ class Configuration:
         return self.as_dict()[name]
 
 
+def knob_text(value) -> str:
+    """A knob value as text that identifies it: 4, 4.0 and "4" are one value; an inactive knob
+    (None, or an empty table cell) is ""."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _domain(kind: str, target: str, directive: str, raw, facts: dict, where: str) -> tuple:
     """Check and normalise one directive's list of values from a space file."""
     values = list(raw) if isinstance(raw, list) else [raw]
@@ -337,10 +347,7 @@ class Space:
             knob = self.knob(name)
             if value not in knob.values:
                 raise DseError(f"knob '{name}': {value!r} is not one of {list(knob.values)}")
-        chosen: dict[str, Any] = {}
-        for knob in self.knobs.values():
-            if knob.active(chosen):
-                chosen[knob.name] = values.get(knob.name, knob.default)
+        chosen = self._active(values)
         for name in values.keys() - chosen.keys():
             parent, allowed = self.knobs[name].condition()
             raise DseError(f"knob '{name}' applies only when {parent} is {' or '.join(sorted(allowed))}")
@@ -352,12 +359,16 @@ class Space:
     def neighbour(self, config: Configuration, name: str, value) -> Configuration | None:
         """``config`` with knob ``name`` set to ``value`` (knobs that become active take their
         default, those that become inactive go), or None if that breaks a constraint."""
-        values = {**config.as_dict(), name: value}
+        chosen = self._active({**config.as_dict(), name: value})
+        return None if self.broken_constraints(chosen) else Configuration.of(chosen)
+
+    def _active(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` of the knobs they leave active, defaults for the active knobs they lack."""
         chosen: dict[str, Any] = {}
         for knob in self.knobs.values():
             if knob.active(chosen):
                 chosen[knob.name] = values.get(knob.name, knob.default)
-        return None if self.broken_constraints(chosen) else Configuration.of(chosen)
+        return chosen
 
     def broken_constraints(self, values: Mapping[str, Any]) -> list[Constraint]:
         scope = {**self.facts, **values}

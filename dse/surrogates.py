@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from .errors import DseError, did_you_mean
 from .features import KnobEncoder
 from .ir import Kernel
+from .space import knob_text
 from .structure import Columns, columns_of, row_count
 from .targets import DEFAULT_TARGET, TARGETS
 
@@ -239,7 +240,7 @@ class SurrogateModel:
             columns[knob] = given.get(knob, np.full(len(frame), None if None in values else values[0], dtype=object))
             known = {str(v) for v in values}
             for value in pd.unique(columns[knob]):  # each distinct value once
-                if not pd.isna(value) and _text(value) not in known:
+                if not pd.isna(value) and knob_text(value) not in known:
                     raise DseError(f"{knob}={value}: not a value the model was trained on "
                                    f"({', '.join(sorted(known - {'None'}))})")
         return columns
@@ -312,13 +313,6 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
                           target, table.hash, table.kernel, library_versions())
 
 
-def _text(value) -> str:
-    """A knob value as the schema writes it: 4.0 and 4 are the same factor."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def library_versions() -> dict[str, str]:
     import sklearn
 
@@ -330,6 +324,6 @@ def library_versions() -> dict[str, str]:
 def knob_schema(frame: pd.DataFrame, knobs: list[str]) -> dict[str, list]:
     schema = {}
     for knob in knobs:
-        values = {None if (isinstance(v, float) and np.isnan(v)) or v is None else _text(v) for v in frame[knob]}
+        values = {None if (isinstance(v, float) and np.isnan(v)) or v is None else knob_text(v) for v in frame[knob]}
         schema[knob] = sorted(values, key=lambda v: (v is None, str(v)))
     return schema

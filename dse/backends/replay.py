@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DseError, did_you_mean
-from ..space import DIRECTIVES, Space
+from ..space import DIRECTIVES, Space, knob_text
 from .base import Backend, DesignPoint, Result
 
 ALIASES = {"latency_cycles_est": "latency_cycles", "util_lut_pct": "util_lut", "util_ff_pct": "util_ff",
@@ -31,16 +31,6 @@ BOOKKEEPING = {"fidelity", "feasible", "latency_undef", "status", "error", "conf
                "kernel", "backend", "target", "runtime_s"}
 RUNTIME = ("runtime_s", "synth_time_s")
 SINGLE = "replay"
-
-
-def _text(value) -> str:
-    """A knob value as a lookup key: 4, 4.0 and "4" are one value; an inactive knob (empty
-    cell, or absent from the configuration) is ""."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _plain(value):
@@ -72,12 +62,11 @@ class ReplayBackend(Backend):
             if knob not in frame:
                 raise DseError(f"{self.table}: no knob column '{knob}'{did_you_mean(knob, frame.columns)}")
         self.frame = frame
-        self.fidelities = self._fidelities(frame)
-        self.costs = self._costs(frame)
+        self.fidelities, self.costs = self._fidelities(frame)
         self._digest = hashlib.sha256(self.table.read_bytes()).hexdigest()[:12]
         self._rows: dict[tuple, dict] = {}
         for row in frame.to_dict("records"):
-            key = (row.get("fidelity", SINGLE), *(_text(row[k]) for k in self.knobs))
+            key = (row.get("fidelity", SINGLE), *(knob_text(row[k]) for k in self.knobs))
             self._rows.setdefault(key, row)  # a repeated configuration: its first row
 
     def _leading_knobs(self, frame: pd.DataFrame) -> list[str]:
@@ -93,22 +82,18 @@ class ReplayBackend(Backend):
         return knobs
 
     @staticmethod
-    def _fidelities(frame: pd.DataFrame) -> tuple[str, ...]:
+    def _fidelities(frame: pd.DataFrame) -> tuple[tuple[str, ...], dict[str, float]]:
+        """The fidelities, cheapest first, and each one's cost relative to the most expensive:
+        by mean run time when the table has one, else in order of appearance at equal cost."""
         if "fidelity" not in frame:
-            return (SINGLE,)
+            return (SINGLE,), {SINGLE: 1.0}
         order = list(dict.fromkeys(frame["fidelity"].astype(str)))
         runtime = next((c for c in RUNTIME if c in frame), None)
-        if runtime:
-            order.sort(key=frame.groupby(frame["fidelity"].astype(str))[runtime].mean().get)
-        return tuple(order)
-
-    def _costs(self, frame: pd.DataFrame) -> dict[str, float]:
-        """Each fidelity's cost relative to the most expensive: by mean runtime when known."""
-        runtime = next((c for c in RUNTIME if c in frame), None)
-        if "fidelity" not in frame or runtime is None:
-            return dict.fromkeys(self.fidelities, 1.0)
+        if runtime is None:
+            return tuple(order), dict.fromkeys(order, 1.0)
         means = frame.groupby(frame["fidelity"].astype(str))[runtime].mean()
-        return {f: float(means[f] / means.max()) for f in self.fidelities}
+        order.sort(key=means.get)
+        return tuple(order), {f: float(means[f] / means.max()) for f in order}
 
     def space(self, name: str) -> Space:
         """The space the table covers: each knob column's values, in the order they first appear
@@ -128,7 +113,7 @@ class ReplayBackend(Backend):
     def run(self, point: DesignPoint, workdir: Path | None) -> Result:
         started = time.perf_counter()
         values = point.config.as_dict()
-        row = self._rows.get((point.fidelity, *(_text(values.get(k)) for k in self.knobs)))
+        row = self._rows.get((point.fidelity, *(knob_text(values.get(k)) for k in self.knobs)))
         if row is None:
             return Result("unknown", tool_version=self.version(), error=f"not in {self.table.name}")
         metrics = {}
