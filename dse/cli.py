@@ -529,10 +529,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.warm_start:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
                           fidelity=rungs[-1], target=args.target)
+    search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
+                    make_scheduler(args.strategy, rungs, goals, args.eta), goals, budget, point, warm)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
         store.open_study(name, settings)
-        search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
-                        make_scheduler(args.strategy, rungs, goals, args.eta), goals, budget, point, warm)
         with _progress(f"{name} {backend.name}/{'→'.join(rungs)}", budget) as (advance, _):
             summary = search.run(store, executor, timeout=args.timeout, time_limit=args.time_limit,
                                  workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs",

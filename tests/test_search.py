@@ -296,6 +296,9 @@ def test_cli_search_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, me
     monkeypatch.chdir(tmp_path)
     code, out, err = run_cli(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    if Path("results.sqlite").exists():  # a refused search leaves no study behind
+        with Store("results.sqlite") as store:
+            assert store.studies() == {}
 
 
 def test_space_of_columns_and_neighbours():
