@@ -9,20 +9,21 @@ a plan fixed by the seed and the budget; :class:`BayesSearcher` learns from the 
 
 from __future__ import annotations
 
+import functools
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.stats import norm, qmc
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .errors import DseError
 from .ir import Kernel
 from .objectives import Goals
 from .pareto import pareto_mask
 from .space import Configuration, Space
+from .structure import Columns
 
 GRID_LIMIT = 2_000_000
 ENUMERATE_LIMIT = 20_000
@@ -142,6 +143,12 @@ def _unseen_at_random(space: Space, rng: random.Random, excluded: set[str], coun
     return list(found.values())
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries loaded (found once: looking them up takes milliseconds)."""
+    return ThreadpoolController()
+
+
 SEARCHERS: dict[str, type[Searcher]] = {s.name: s for s in (GridSearcher, RandomSearcher, LatinHypercubeSearcher)}
 """The searchers that need no feedback, which a sweep can use."""
 
@@ -171,6 +178,7 @@ class BayesSearcher(Searcher):
         self.interactions = interactions
         self.knobs = list(space.knobs)
         self._draws: list[Configuration] | None = None
+        self._neighbours: dict[str, list[Configuration]] = {}
 
     @property
     def initial_size(self) -> int:
@@ -193,7 +201,7 @@ class BayesSearcher(Searcher):
         candidates = self._candidates(rng, front, excluded)
         if not candidates:
             return []
-        with threadpool_limits(1):  # matrices this small are slower on several BLAS threads
+        with _blas().limit(limits=1):  # matrices this small are slower on several BLAS threads
             mean, spread, fits = self._predict(measured, candidates)
         observed = np.log1p(np.maximum(values, 0))
         low, span = observed.min(axis=0), np.maximum(np.ptp(observed, axis=0), 1e-9)
@@ -213,8 +221,10 @@ class BayesSearcher(Searcher):
             chosen.append(int(np.argmax(score)))
         return [candidates[i] for i in chosen]
 
-    def _frame(self, configs: list[Configuration]) -> pd.DataFrame:
-        return pd.DataFrame([c.as_dict() for c in configs], columns=self.knobs).astype(object)
+    def _frame(self, configs: list[Configuration]) -> Columns:
+        """The knob values of ``configs`` by column (None: inactive)."""
+        values = [c.as_dict() for c in configs]
+        return {knob: np.array([v.get(knob) for v in values], dtype=object) for knob in self.knobs}
 
     def _candidates(self, rng: np.random.Generator, front: list[Configuration],
                     excluded: set[str]) -> list[Configuration]:
@@ -229,16 +239,19 @@ class BayesSearcher(Searcher):
         self._draws = [c for c in self._draws if c.hash not in excluded][-max(self.pool, WHOLE_SPACE):]
         pool = {c.hash: c for c in self._draws}
         for config in random.Random(seed).sample(front, min(len(front), 3)):
-            for knob in self.space.knobs.values():
-                if knob.name not in config.as_dict():
-                    continue
-                for value in knob.values:
-                    if value != config[knob.name] and (other := self.space.neighbour(config, knob.name, value)):
-                        if other.hash not in excluded:
-                            pool.setdefault(other.hash, other)
+            pool.update((c.hash, c) for c in self._neighbours_of(config) if c.hash not in excluded)
         return list(pool.values())
 
-    def _interactions(self, training: pd.DataFrame) -> bool:
+    def _neighbours_of(self, config: Configuration) -> list[Configuration]:
+        """Every configuration that differs from ``config`` in one knob (kept: front designs recur)."""
+        if config.hash not in self._neighbours:
+            self._neighbours[config.hash] = [
+                other for knob in self.space.knobs.values() if knob.name in config.as_dict()
+                for value in knob.values
+                if value != config[knob.name] and (other := self.space.neighbour(config, knob.name, value))]
+        return self._neighbours[config.hash]
+
+    def _interactions(self, training: Columns) -> bool:
         """``interactions``, or when None (auto): with interaction terms unless they make more than
         :data:`MAX_FEATURES` features (decided once per search; they cost time per proposal)."""
         if self.interactions is None:
@@ -262,7 +275,7 @@ class BayesSearcher(Searcher):
             model = LinearSurrogate(self.knobs, "bayes", log_target=True, interactions=self._interactions(training),
                                     kernel=self.kernel, bounded=False)
             target = np.array([measured[i].values[metric] for i in rows], float)
-            latent[metric] = model.fit(training.iloc[rows], target)._latent(table, encoded)
+            latent[metric] = model.fit({k: v[rows] for k, v in training.items()}, target)._latent(table, encoded)
         mean = np.stack([latent[m][0] for m in self.goals.objectives], axis=1)
         spread = np.stack([latent[m][1] for m in self.goals.objectives], axis=1)
         fits = np.ones(len(candidates))
