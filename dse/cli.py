@@ -771,7 +771,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(search_cmd)
     search_cmd.add_argument("--strategy", choices=STRATEGIES, default="bayes", help="(default: bayes)")
     search_cmd.add_argument("--objectives", default="latency_cycles,area", metavar="A,B",
-                            help="metrics to minimise (default: latency_cycles,area)")
+                            help="metrics to minimise: latency_cycles, lut, ff, dsp, bram, area (mean utilisation "
+                                 "in %%), area(lut=1,dsp=4) (weighted), ... (default: latency_cycles,area)")
     search_cmd.add_argument("--constraint", action="append", default=[], metavar="EXPR",
                             help="e.g. 'lut<=60%%' or 'dsp<=100' (repeatable)")
     search_cmd.add_argument("--budget", type=int, metavar="N",

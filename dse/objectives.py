@@ -3,12 +3,14 @@ a result's metrics.
 
 Objectives are metric names (``latency_cycles``, ``lut``, ``ff``, ``dsp``, ``bram``, any
 other the backend reports) or ``area``: the mean utilisation of LUT, FF, DSP and BRAM in % of
-the target. Constraints read ``METRIC<=VALUE`` or ``METRIC<=VALUE%``; a percentage of a
-resource is of the target's capacity (``lut<=60%``).
+the target; ``area(lut=1,dsp=4)`` weighs them (a resource not named weighs 0). Constraints
+read ``METRIC<=VALUE`` or ``METRIC<=VALUE%``; a percentage of a resource is of the target's
+capacity (``lut<=60%``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -19,6 +21,8 @@ from .targets import TARGETS
 
 RESOURCES = ("lut", "ff", "dsp", "bram")
 AREA = "area"
+_WEIGHTED_AREA = re.compile(r"^area\((.*)\)$")
+_OBJECTIVES = re.compile(r",(?![^(]*\))")  # commas outside parentheses
 _LIMIT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
 
 
@@ -32,15 +36,39 @@ def metric_value(metrics: dict, name: str, target: str | None = None) -> float |
     value = metrics.get(name)
     if value is not None:
         return float(value)
-    if name == AREA:
-        parts = [metric_value(metrics, utilisation_column(r), target) for r in RESOURCES]
-        known = [p for p in parts if p is not None]
-        return float(np.mean(known)) if known else None
+    if name == AREA or name.startswith(AREA + "("):
+        weights = area_weights(name)
+        parts = {r: metric_value(metrics, utilisation_column(r), target) for r in weights}
+        known = [r for r, part in parts.items() if part is not None]
+        total = sum(weights[r] for r in known)
+        return sum(weights[r] * parts[r] for r in known) / total if total else None
     if name.startswith("util_") and name[5:] in RESOURCES and target in TARGETS:
         count = metrics.get(name[5:])
         capacity = TARGETS[target].bram18 if name == "util_bram" else getattr(TARGETS[target], name[5:])
         return None if count is None else 100.0 * float(count) / capacity
     return None
+
+
+@functools.cache
+def area_weights(name: str) -> dict[str, float]:
+    """The weight of each resource's utilisation in the objective ``name`` (``area`` or
+    ``area(lut=1,dsp=4)``)."""
+    if name == AREA:
+        return dict.fromkeys(RESOURCES, 1.0)
+    found = _WEIGHTED_AREA.match(name)
+    weights = {}
+    for part in (found.group(1).split(",") if found else ["?"]):
+        resource, _, weight = (text.strip() for text in part.partition("="))
+        try:
+            weights[resource] = float(weight)
+        except ValueError:
+            weights[resource] = -1.0
+        if resource not in RESOURCES or weights[resource] < 0:
+            raise DseError(f"objective '{name}': write area(RESOURCE=WEIGHT,...) with resources among "
+                           f"{', '.join(RESOURCES)} and weights >= 0 (e.g. area(lut=1,dsp=4))")
+    if not any(weights.values()):
+        raise DseError(f"objective '{name}': give some resource a weight above 0")
+    return weights
 
 
 @dataclass(frozen=True)
@@ -88,11 +116,14 @@ class Goals:
 
     @classmethod
     def parse(cls, objectives: str, constraints: list[str] | tuple = (), target: str | None = None) -> Goals:
-        names = tuple(n.strip() for n in objectives.split(",") if n.strip())
+        names = tuple(n.strip() for n in _OBJECTIVES.split(objectives) if n.strip())
         if not names:
             raise DseError("--objectives: name at least one metric (e.g. latency_cycles,area)")
         if len(set(names)) < len(names):
             raise DseError(f"--objectives {objectives}: a metric is named twice")
+        for name in names:
+            if name.startswith(AREA + "("):
+                area_weights(name)  # checked now, not at the first result
         return cls(names, tuple(Limit.parse(c) for c in constraints), target)
 
     @property

@@ -13,6 +13,7 @@ nothing is scheduled: these are first-order figures for a regression to calibrat
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,12 +64,16 @@ class _LoopFacts:
     loop: Loop
     chain: list[int]  # positions of the loop and its ancestors, innermost first
     trips: int
-    cores: Counter = field(default_factory=Counter)  # (shareable operator key, what feeds it) -> count
+    cores: Counter = field(default_factory=Counter)  # (shareable operator key, what feeds it, level) -> count
     plain: np.ndarray = field(default_factory=lambda: np.zeros(3))  # LUT, FF, DSP of operators never shared
+    address_cores: Counter = field(default_factory=Counter)  # address arithmetic: hardware unless unrolled
+    address_plain: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    address_bits: int = 0
+    late_address_bits: int = 0  # addresses of accesses that wait for a sub-loop's result (registered then)
     value_bits: int = 0  # bits of the values its operations produce (registers when they cross a cycle)
     accesses: list = field(default_factory=list)  # (array, per-dimension affine index or None) of each load and store
-    loads: Counter = field(default_factory=Counter)
-    carried_float: str | None = None  # type of a floating-point scalar carried between iterations
+    loaded: list = field(default_factory=list)  # (array, index, arrays it waits for) of each load
+    chain_step: tuple[int, int] | None = None  # (phi, op it is carried from) of a scalar carried between iterations
     updates: list = field(default_factory=list)  # (store, load, index) of read-modify-writes of one element
     depth: dict[tuple, float] = field(default_factory=dict)  # cycles of paths, by clock, source and sink
 
@@ -82,6 +87,31 @@ class _Partition:
     words: np.ndarray  # elements per bank
     position: np.ndarray  # the partitioned dimension
     block_size: np.ndarray
+    whole: np.ndarray  # completely partitioned in every dimension: a register per element
+
+    def exact(self, index: list, unknown: list[tuple[str | None, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Whether the tool knows the bank of one access (else a read multiplexer picks it at run
+        time), when the loops of ``unknown`` (induction, multiplier of its coefficient, largest
+        value) run: a cyclic index must step by multiples of the banks, a block index stay
+        within one block."""
+        rows = len(self.banks)
+        inductions = [induction for induction, _, _ in unknown if induction]
+        constant = all(a is not None and not any(a.get(i) for i in inductions) for a in index)
+        known = np.zeros(rows, bool)
+        for position in np.unique(self.position):
+            affine = index[position] if position < len(index) else None
+            if affine is None:
+                continue
+            cyclic, block, span = np.ones(rows, bool), np.ones(rows, bool), np.zeros(rows)
+            for induction, scale, top in unknown:
+                step = (affine.get(induction, 0) if induction else 0) * scale
+                cyclic &= step % self.banks == 0
+                whole_blocks = step % self.block_size == 0
+                block &= ~(whole_blocks & (step != 0))
+                span += np.where(whole_blocks, 0.0, np.abs(step) * top)
+            block &= span < self.block_size
+            known = np.where(self.position == position, np.where(self.block, block, cyclic), known)
+        return np.where(self.whole, constant, known) | (self.banks <= 1)
 
     def reached(self, index: list, inductions: list[str | None], counts: list[np.ndarray]) -> np.ndarray:
         """How many banks the copies of one access reach when the loops of ``inductions`` run
@@ -113,7 +143,7 @@ class Structure:
         self.partitionable = sorted({a.name for a in kernel.arrays if a.size})
         self.bits = {name: kernel.partitionable_array(name).element.bits or 32 for name in self.partitionable}
         loops = [loop for loop in kernel.loops.values() if loop.function in reachable]
-        position = {loop.name: i for i, loop in enumerate(loops)}
+        self.position = position = {loop.name: i for i, loop in enumerate(loops)}
         self.loops = [self._loop_facts(loop, [position[a.name] for a in [loop, *kernel.ancestors(loop)]])
                       for loop in loops]
         self.function_cores: Counter = Counter()
@@ -121,7 +151,8 @@ class Structure:
             for op in kernel.functions[name].ops:
                 if (operator := self._operator(op)) is not None and operator.shareable:
                     self.function_cores[self._core(op)] += 1
-        self.core_keys = sorted({key for facts in self.loops for key, _ in facts.cores} | set(self.function_cores))
+        self.core_keys = sorted({key for facts in self.loops for key, _, _ in facts.cores} | set(self.function_cores)
+                                | {key for facts in self.loops for key in facts.address_cores})
         self.operators = {key: target.operator(*key.split(".")) for key in self.core_keys}
         self.memories = [a for a in kernel.arrays if a.function in reachable and a.kind == "local"
                          and a.size and a.element.bits] + \
@@ -132,19 +163,30 @@ class Structure:
     def _core(op) -> str:
         return f"{op.kind}.{op.type}"
 
-    def _operator(self, op) -> Operator | None:
-        """The operator of a live op of the datapath (not a memory access, a call or address arithmetic)."""
+    def _operator(self, op, folded: bool = True) -> Operator | None:
+        """The operator of a live op of the datapath (not a memory access or a call; not address
+        arithmetic that unrolling folds into constants, when ``folded``)."""
         kind = bound_kind(op)
-        if kind is None or kind in ("load", "store", "call") or op.id not in self.live or op.id in self.foldable:
+        if kind is None or kind in ("load", "store", "call") or op.id not in self.live or \
+                (folded and op.id in self.foldable):
             return None
         return self.target.operator(kind, op.type)
 
+    def _subtree(self, loop: Loop) -> list[Loop]:
+        """``loop`` and every loop inside it."""
+        return [loop, *(sub for name in loop.children for sub in self._subtree(self.kernel.loops[name]))]
+
     def _loop_facts(self, loop: Loop, chain: list[int]) -> _LoopFacts:
         facts = _LoopFacts(loop, chain, loop.trip_count or 1)
+        inner = {op.id for sub in self._subtree(loop)[1:] for op in sub.ops}
+        addresses = {}
         loaded = {(op.array, repr(op.index)): op for op in loop.ops if op.kind == "load" and op.index}
         feeders: dict[int, frozenset] = {}  # op -> arrays whose loads it waits for; CARRIED: a carried scalar
+        level: dict[int, int] = {}  # op -> operators and loads on its longest input path (same level: same start)
         for op in loop.ops:
-            feeders[op.id] = frozenset().union(*(feeders.get(o, frozenset()) for o in op.operands))
+            inputs = (*op.operands, *op.index_operands)
+            feeders[op.id] = frozenset().union(*(feeders.get(o, frozenset()) for o in inputs))
+            level[op.id] = max((level.get(o, 0) for o in inputs), default=0)
             if op.kind == "load" and op.array in self.partitionable:
                 feeders[op.id] |= {op.array}
             elif op.kind == "phi" and op.carried_from is not None:
@@ -154,20 +196,53 @@ class Structure:
             if op.kind == "store" and (op.array, repr(op.index)) in loaded and None not in op.index:
                 facts.updates.append((op, loaded[op.array, repr(op.index)], op.index))
             if op.kind in ("load", "store"):
+                if any(o in inner for o in op.operands):
+                    facts.late_address_bits += sum(addresses.get(o, 0) for o in op.index_operands)
                 if op.array in self.partitionable:
                     facts.accesses.append((op.array, op.index or [None]))
-                facts.loads[op.array] += op.kind == "load"
-            elif op.kind == "phi" and op.type.startswith("f") and op.carried_from is not None:
-                facts.carried_float = op.type
+                    if op.kind == "load":
+                        facts.loaded.append((op.array, op.index or [None], feeders[op.id]))
+            elif op.kind == "phi" and op.carried_from is not None:
+                facts.chain_step = facts.chain_step or (op.id, op.carried_from)
             operator = self._operator(op)
+            if op.kind == "load" or operator is not None:
+                level[op.id] += 1
             if operator is None:
+                if (address := self._operator(op, folded=False)) is not None:  # unless fully unrolled
+                    addresses[op.id] = type_bits(op.type)
+                    facts.address_bits += type_bits(op.type)
+                    if address.shareable:
+                        facts.address_cores[self._core(op)] += 1
+                    else:
+                        facts.address_plain += (address.lut, address.ff, address.dsp)
                 continue
             facts.value_bits += type_bits(op.type)
             if operator.shareable:
-                facts.cores[self._core(op), feeders[op.id]] += 1
+                facts.cores[self._core(op), feeders[op.id], level[op.id]] += 1
             else:
                 facts.plain += (operator.lut, operator.ff, operator.dsp)
         return facts
+
+    def _finish(self, facts: _LoopFacts, clock_ns: float, source: int | None = None) -> dict[int, float]:
+        """When each of a loop's own operations (one iteration) finishes, in cycles, started as
+        soon as its inputs are ready; with ``source``, only those reached from op ``source``."""
+        usable = self.target.usable_ns(clock_ns)
+        finish: dict[int, float] = {}
+        for op in facts.loop.ops:  # program order: operands come first
+            inputs = [finish[o] for o in (*op.operands, *op.index_operands) if o in finish]
+            if source is not None and op.id != source and not inputs:
+                continue  # not reached from the source
+            operator = self._operator(op)
+            if op.kind in ("load", "store"):
+                took = 1.0
+            elif operator is None:
+                took = 0.0
+            elif operator.pipelined:
+                took = float(self.target.stages(operator, clock_ns))
+            else:
+                took = operator.delay_ns / usable
+            finish[op.id] = max(inputs, default=0.0) + took
+        return finish
 
     def _depth(self, facts: _LoopFacts, clock_ns: float, source: int | None = None, sink: int | None = None
                ) -> float:
@@ -175,23 +250,33 @@ class Structure:
         operations, or of the path from op ``source`` to op ``sink``."""
         key = (clock_ns, source, sink)
         if key not in facts.depth:
-            usable = self.target.usable_ns(clock_ns)
-            finish: dict[int, float] = {}
-            for op in facts.loop.ops:  # program order: operands come first
-                inputs = [finish[o] for o in op.operands if o in finish]
-                if source is not None and op.id != source and not inputs:
-                    continue  # not reached from the source
-                operator = self._operator(op)
-                if op.kind in ("load", "store"):
-                    took = 1.0
-                elif operator is None:
-                    took = 0.0
-                elif operator.pipelined:
-                    took = float(self.target.stages(operator, clock_ns))
-                else:
-                    took = operator.delay_ns / usable
-                finish[op.id] = max(inputs, default=0.0) + took
+            finish = self._finish(facts, clock_ns, source)
             facts.depth[key] = finish.get(sink, 0.0) if sink is not None else max(finish.values(), default=0.0)
+        return facts.depth[key]
+
+    def _waiting(self, facts: _LoopFacts, clock_ns: float) -> tuple[float, float]:
+        """Bits of the operator results of one iteration that are registered, because one of their
+        uses is a clock edge or more after they are made (each made as late as its first use
+        allows; loaded values stay in the memory's output register), and those bits times the
+        cycles they live."""
+        key = (clock_ns, "waiting")
+        if key not in facts.depth:
+            finish = self._finish(facts, clock_ns)
+            first: dict[int, float] = {}
+            last: dict[int, float] = {}
+            for op in facts.loop.ops:
+                inputs = [o for o in {*op.operands, *op.index_operands} if o in finish]
+                start = max((finish[o] for o in inputs), default=0.0)
+                for o in inputs:
+                    first[o], last[o] = min(first.get(o, start), start), max(last.get(o, start), start)
+            bits = bit_cycles = 0.0
+            for op in facts.loop.ops:
+                made = math.floor(finish.get(op.id, 0.0))
+                if op.id in last and math.floor(last[op.id]) > made and self._operator(op) is not None:
+                    lifetime = math.floor(last[op.id]) - max(math.floor(first[op.id]) - 1, made)
+                    bits += type_bits(op.type)
+                    bit_cycles += type_bits(op.type) * lifetime
+            facts.depth[key] = (bits, bit_cycles)
         return facts.depth[key]
 
     # ----- per configuration ---------------------------------------------------------------
@@ -213,7 +298,8 @@ class Structure:
         loops = self.loops
         trips = [np.full(rows, float(f.trips)) for f in loops]
         unroll = [np.minimum(number(f"{f.loop.name}.unroll", 1), f.trips) for f in loops]
-        pipelined = [text(f"{f.loop.name}.pipeline", "off") == "on" for f in loops]
+        pipelined = [(text(f"{f.loop.name}.pipeline", "off") == "on") & (unroll[i] < f.trips)  # unrolled: no loop
+                     for i, f in enumerate(loops)]
         flattened = [np.logical_or.reduce([pipelined[a] for a in f.chain[1:]] + [np.zeros(rows, bool)])
                      for f in loops]
         full = [flattened[i] | (unroll[i] >= f.trips) for i, f in enumerate(loops)]
@@ -229,7 +315,9 @@ class Structure:
         held = [defaultdict(zeros) for _ in loops]  # bits, depth, chain, recurrence
         groups = [{} for _ in loops]  # (core, feeders) -> [count, copies chained by a carried scalar]
         accesses = [defaultdict(zeros) for _ in loops]  # array -> accesses per bank it reaches
+        muxed = [defaultdict(zeros) for _ in loops]  # array -> loads through a read multiplexer
         plain = [zeros() for _ in range(3)]
+        address_registers, late_registers = zeros(), zeros()
         for i, f in enumerate(loops):
             inside = np.ones(rows, bool)  # every level below the candidate region is fully unrolled
             multiplier = np.ones(rows)
@@ -238,8 +326,10 @@ class Structure:
                 mult = np.where(member, multiplier * unroll[r], 0.0)
                 body = held[r]
                 chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
-                for (key, fed_by), count in f.cores.items():
-                    group = groups[r].setdefault((key, fed_by), [zeros(), zeros()])
+                cores = [*f.cores.items(), *(((key, frozenset(), 0), count) for key, count in f.address_cores.items()
+                                             if step == 0)]  # a loop's own addresses, unless it is unrolled
+                for (key, fed_by, level), count in cores:
+                    group = groups[r].setdefault((key, fed_by, level), [zeros(), zeros()])
                     group[0] += mult * count
                     if CARRIED in fed_by:
                         group[1] = np.maximum(group[1], np.where(member, chained, 0.0))
@@ -253,25 +343,36 @@ class Structure:
                     body["chain"] = np.maximum(body["chain"], np.where(member, waits, 0.0))
                     if not any(a.get(inductions[-1]) for a in index):  # the same element every iteration
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, waits, 0.0))
+                unknown = [(loops[r].loop.induction, unroll[r], iterations[r] - 1),
+                           *((loops[a].loop.induction, np.ones(rows), trips[a] - 1) for a in f.chain[step + 1:])]
+                for array, index, fed_by in f.loaded:  # loads whose bank is known only at run time
+                    muxed[r][array, fed_by] += np.where(partitions[array].exact(index, unknown), 0.0, mult)
                 for array, index in f.accesses:  # cycles of a port: copies over the banks they reach
                     reached = partitions[array].reached(index, inductions, counts)
                     accesses[r][array] += mult / reached
                 body["bits"] += mult * f.value_bits
+                waiting = self._per_clock(clock, lambda c: self._waiting(f, c))
+                body["waiting"] += mult * waiting[:, 0]
+                body["waiting_cycles"] += mult * waiting[:, 1]
                 depth = self._per_clock(clock, lambda c: self._depth(f, c))
                 body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
-                if f.carried_float:  # its own iterations chain in a recurrence; a melted loop's, in the body
-                    adder = self.target.operator("add", f.carried_float)
-                    stages = self._per_clock(clock, lambda c: self.target.stages(adder, c))
+                if f.chain_step:  # its own iterations chain in a recurrence; a melted loop's, in the body
+                    link = np.ceil(self._per_clock(clock, lambda c: self._depth(f, c, *f.chain_step)))
                     if step == 0:
-                        body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * stages, 0.0))
+                        body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * link, 0.0))
                     else:
-                        body["chain"] = np.maximum(body["chain"], np.where(member, trips[f.chain[0]] * stages, 0.0))
+                        body["chain"] = np.maximum(body["chain"], np.where(member, trips[f.chain[0]] * link, 0.0))
                 inside &= full[r]
                 multiplier = multiplier * trips[r]
+            own = np.where(region[i], copies[i], 0.0)  # copies that compute their own addresses
+            sub_loops = np.logical_or.reduce([region[self.position[sub.name]] for sub in self._subtree(f.loop)[1:]]
+                                             + [np.zeros(rows, bool)])  # some loop inside stays a loop
+            address_registers += own * f.address_bits
+            late_registers += own * np.where(sub_loops, f.late_address_bits, 0.0)
             for part in range(3):
-                plain[part] += copies[i] * f.plain[part]
+                plain[part] += copies[i] * f.plain[part] + own * f.address_plain[part]
         interval, length, units = {}, {}, {key: zeros() for key in self.core_keys}
-        mux_lut, registers, control = zeros(), zeros(), zeros()
+        mux_lut, read_mux, registers, pipeline_registers, waiting, control = (zeros() for _ in range(6))
         for i, f in enumerate(loops):
             body = held[i]
             port_cycles = {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
@@ -284,11 +385,13 @@ class Structure:
             instances = copies[i] / np.maximum(factor[i], 1.0)  # hardware copies of this region
             # outside a pipeline, copies start together unless the ports of the arrays that feed them,
             # or a carried scalar, spread them over cycles
-            started, counts = defaultdict(zeros), defaultdict(zeros)
-            for (key, fed_by), (count, chained) in groups[i].items():
+            by_level, counts, started = defaultdict(zeros), defaultdict(zeros), defaultdict(zeros)
+            for (key, fed_by, level), (count, chained) in groups[i].items():
                 waits = [port_cycles[a] for a in fed_by if a in port_cycles]
-                started[key] += np.ceil(count / np.maximum.reduce([chained, np.ones(rows), *waits]))
+                by_level[key, level] += np.ceil(count / np.maximum.reduce([chained, np.ones(rows), *waits]))
                 counts[key] += count
+            for (key, _), count in by_level.items():  # copies of one level start together
+                started[key] = np.maximum(started[key], count)
             for key in self.core_keys:
                 count = counts[key]
                 needed = np.where(is_pipeline[i], np.ceil(count / interval[i]), np.minimum(started[key], count))
@@ -296,18 +399,21 @@ class Structure:
                 units[key] = np.maximum(units[key], needed)
                 shared_by = np.ceil(count / np.maximum(needed, 1.0))
                 mux_lut += instances * needed * self.target.operand_mux_luts(type_bits(key.split(".")[1]), shared_by)
-            lifetime = np.where(is_pipeline[i], length[i], 1.0)
-            registers += np.where(region[i], instances * body["bits"] * lifetime, 0.0)
+            # every value is registered once; in a pipeline, some live on for up to its length
+            registers += np.where(region[i], instances * body["bits"], 0.0)
+            pipeline_registers += np.where(is_pipeline[i], instances * body["bits"] * (length[i] - 1), 0.0)
+            waiting += instances * np.where(is_pipeline[i], body["waiting_cycles"],
+                                            np.where(region[i], body["waiting"], 0.0))
             control += np.where(region[i], instances * (2 * length[i] + np.log2(1 + iterations[i])), 0.0)
+            for (array, fed_by), count in muxed[i].items():  # as many as start in one cycle, as ports allow
+                waits = [port_cycles[a] for a in fed_by if a in port_cycles]
+                spread = np.where(is_pipeline[i], interval[i], np.maximum.reduce([np.ones(rows), *waits]))
+                needed = np.ceil(count / np.maximum(spread, 1.0))
+                read_mux += instances * needed * self.target.read_mux_luts(self.bits[array], banks[array])
         for key, count in self.function_cores.items():
             units[key] = np.maximum(units[key], count)
 
         latency = self._latency(region, is_pipeline, iterations, interval, length, unroll, trips)
-        read_mux = zeros()
-        for i, f in enumerate(loops):
-            for array, count in f.loads.items():
-                if array in banks:
-                    read_mux += copies[i] * count * self.target.read_mux_luts(self.bits[array], banks[array])
         core_cost = {part: sum(units[k] * getattr(self.operators[k], part) for k in self.core_keys) + zeros()
                      for part in ("lut", "ff", "dsp")}
         bram, memory_lut, memory_ff = self._memory(banks, words, rows)
@@ -317,6 +423,8 @@ class Structure:
             "ff": core_cost["ff"] + plain[1] + registers + memory_ff + control,
             "lut_cores": core_cost["lut"], "lut_plain": plain[0], "lut_mux": mux_lut + read_mux,
             "lut_memory": memory_lut, "ff_cores": core_cost["ff"], "ff_plain": plain[1], "ff_registers": registers,
+            "ff_pipeline": pipeline_registers, "ff_waiting": waiting, "ff_address": address_registers,
+            "ff_late_address": late_registers,
             "ff_memory": memory_ff, "control": control,
             "banks": sum((b for b in banks.values()), zeros()),
         }
@@ -347,7 +455,7 @@ class Structure:
         banks = np.where(scheme == "none", 1.0, np.where(scheme == "complete", extent, np.minimum(factor, extent)))
         banks = np.where(every, float(array.size), banks)
         words = np.where(every, 1.0, array.size / extent * np.ceil(extent / banks))
-        return _Partition(scheme == "block", banks, words, position, np.ceil(extent / banks))
+        return _Partition(scheme == "block", banks, words, position, np.ceil(extent / banks), every)
 
     def _memory(self, banks: dict, words: dict, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Block RAM tiles, LUT and FF of the local arrays and constant tables."""

@@ -104,6 +104,17 @@ def test_goals_parse_constraints_and_excess():
         Goals.parse("lut,lut")
 
 
+def test_weighted_area_objective():
+    goals = Goals.parse("latency_cycles,area(lut=1, dsp=3)", target="xc7z020")
+    assert goals.objectives == ("latency_cycles", "area(lut=1, dsp=3)")
+    # 10,640 LUTs of 53,200 is 20%, 110 DSPs of 220 is 50%: (1 * 20 + 3 * 50) / 4; FF and BRAM weigh 0
+    values, _ = goals.values({"latency_cycles": 7, "lut": 10640, "dsp": 110, "ff": 90000, "bram": 100})
+    assert values == [7.0, pytest.approx(42.5)]
+    for bad, message in (("area(lut=x)", "write area"), ("area(uram=1)", "write area"), ("area(lut=0)", "above 0")):
+        with pytest.raises(DseError, match=message):
+            Goals.parse(bad)
+
+
 # ----- searchers ----------------------------------------------------------------------------
 
 def test_non_adaptive_searchers_skip_what_was_tried():

@@ -8,14 +8,16 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from dse import Space
+from dse import Configuration, Space
 from dse.backends import get_backend
 from dse.dataset import load_table
+from dse.estimate import Estimator
 from dse.executor import LocalExecutor
 from dse.features import KnobEncoder
 from dse.frontend import read_kernel, source_hash
 from dse.kernels import resolve_kernel
 from dse.paths import bundled
+from dse.render import directives
 from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
@@ -94,6 +96,23 @@ def test_structure_follows_the_directives():
     # f64 multiplier 11 DSP, adder 3: one each; the unrolled products wait for two ports (2 each);
     # a pipeline at II 32 needs 64/32 of each; at II 1, 64 of each
     assert list(features["dsp"]) == [14, 25, 28, 896, 28, 28]
+
+
+def test_structure_proxies_follow_the_builtin_estimator():
+    kernel = read_kernel(resolve_kernel("stencil2d").path)
+    piped = {"stencil_label2.pipeline": "on", "stencil_label2.ii": 1}
+    configs = [{}, {**piped, "stencil_label2.unroll": 62},  # unrolled whole: the pipeline directive is void
+               {"stencil_label2.unroll": 31},  # 31 copies of the label3 loop, one after another
+               {"stencil_label3.pipeline": "on", "stencil_label3.ii": 1, "orig.partition": "cyclic", "orig.factor": 4},
+               {**piped, "orig.partition": "cyclic", "orig.factor": 8, "filter.partition": "complete"}]
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame(configs, dtype=object))
+    estimates = [Estimator(kernel, directives(kernel, Configuration.of(c)), get_target("xc7z020"), 10.0).run()
+                 for c in configs]
+    assert [e.dsp for e in estimates] == [3, 3, 3, 6, 15] == list(features["dsp"])
+    assert features["lut"] == pytest.approx([e.lut for e in estimates], rel=0.05)
+    assert features["latency"] == pytest.approx([e.latency_cycles for e in estimates], rel=0.12)
+    # each of the 31 copies keeps its 32-bit store address while its label3 loop runs
+    assert features["ff_late_address"][2] == 31 * 32
 
 
 def test_surrogate_follows_scikit_learn_rules(sweep):
