@@ -29,14 +29,18 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
     ``interactions``: add the products of every pair of encoded columns that belong to knobs
     acting on the same loop nest or array (all pairs when no kernel is given).
     ``kernel``: the kernel's IR, for structural features (:mod:`dse.structure`, costed on
-    ``target``) and for grouping knobs by nest."""
+    ``target``) and for grouping knobs by nest. ``structure``: None, the knobs' columns (and
+    every structural feature, with a kernel); ``"all"``, every structural feature alone; a
+    tuple of names, those structural features alone (the proxies of one metric: few, and
+    linear in what the tool builds)."""
 
     def __init__(self, knobs: list[str], interactions: bool = False, kernel: Kernel | None = None,
-                 target: str = DEFAULT_TARGET):
+                 target: str = DEFAULT_TARGET, structure: tuple[str, ...] | str | None = None):
         self.knobs = knobs
         self.interactions = interactions
         self.kernel = kernel
         self.target = target
+        self.structure = structure
 
     def fit(self, X: pd.DataFrame | Columns, y=None) -> KnobEncoder:
         self._fit(X)
@@ -90,6 +94,10 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         """Each base column (before interactions) of ``X``."""
         knobs = columns_of(X, self.knobs)
         columns: dict[str, np.ndarray] = {}
+        if self.kernel is not None and self.structure is not None:
+            features = self.structure_.features(knobs)
+            return {f"kernel:{name}": features[name] for name in
+                    (features if self.structure == "all" else self.structure)}
         for knob, log in self.numeric_.items():
             values = numbers(knobs[knob])
             active = ~np.isnan(values)

@@ -30,6 +30,16 @@ PORTS_PER_BANK = 2
 CARRIED = "<carried>"
 
 
+PROXIES: dict[str, tuple[str, ...]] = {
+    "latency_cycles": ("latency",),
+    "lut": ("lut", "lut_cores", "lut_plain", "lut_mux", "lut_memory", "states", "counters"),
+    "ff": ("ff", "ff_cores", "ff_plain", "ff_memory", "states", "counters", "ff_registers", "ff_pipeline",
+           "ff_waiting", "ff_ports", "ff_chain", "ff_address", "ff_late_address"),
+    "dsp": ("dsp",),
+    "bram": ("bram",),
+}
+"""Per metric, its structural proxy and the parts it sums (what a linear model weighs)."""
+
 Columns = Mapping[str, np.ndarray]
 """A table as numpy object arrays by column name: element-wise work on a few rows is many
 times faster on these than on pandas columns."""
@@ -69,6 +79,8 @@ class _LoopFacts:
     address_cores: Counter = field(default_factory=Counter)  # address arithmetic: hardware unless unrolled
     address_plain: np.ndarray = field(default_factory=lambda: np.zeros(3))
     address_bits: int = 0
+    port_waits: Counter = field(default_factory=Counter)  # (own arrays, others, address?) -> bits waiting for others
+    chain_bits: int = 0  # bits of results that wait for a scalar carried from the previous iteration
     late_address_bits: int = 0  # addresses of accesses that wait for a sub-loop's result (registered then)
     value_bits: int = 0  # bits of the values its operations produce (registers when they cross a cycle)
     accesses: list = field(default_factory=list)  # (array, per-dimension affine index or None) of each load and store
@@ -89,15 +101,17 @@ class _Partition:
     block_size: np.ndarray
     whole: np.ndarray  # completely partitioned in every dimension: a register per element
 
-    def exact(self, index: list, unknown: list[tuple[str | None, np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Whether the tool knows the bank of one access (else a read multiplexer picks it at run
-        time), when the loops of ``unknown`` (induction, multiplier of its coefficient, largest
-        value) run: a cyclic index must step by multiples of the banks, a block index stay
-        within one block."""
+    def placement(self, index: list, unknown: list[tuple[str | None, np.ndarray, np.ndarray]]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether the tool can place one access on a bank (else it takes the ports of one bank),
+        and whether it knows that bank outright (else a read multiplexer picks it at run time),
+        when the loops of ``unknown`` (induction, multiplier of its coefficient, largest value)
+        run: a cyclic index is placed by its constant part and known if it steps by multiples
+        of the banks; a block index must stay within one block."""
         rows = len(self.banks)
         inductions = [induction for induction, _, _ in unknown if induction]
         constant = all(a is not None and not any(a.get(i) for i in inductions) for a in index)
-        known = np.zeros(rows, bool)
+        placed, known = np.zeros(rows, bool), np.zeros(rows, bool)
         for position in np.unique(self.position):
             affine = index[position] if position < len(index) else None
             if affine is None:
@@ -109,9 +123,23 @@ class _Partition:
                 whole_blocks = step % self.block_size == 0
                 block &= ~(whole_blocks & (step != 0))
                 span += np.where(whole_blocks, 0.0, np.abs(step) * top)
-            block &= span < self.block_size
-            known = np.where(self.position == position, np.where(self.block, block, cyclic), known)
-        return np.where(self.whole, constant, known) | (self.banks <= 1)
+            inside = span < self.block_size
+            here = self.position == position
+            placed = np.where(here, ~self.block | inside, placed)
+            known = np.where(here, np.where(self.block, block & inside, cyclic), known)
+        single = self.banks <= 1
+        return (np.where(self.whole, constant, placed) | single), (np.where(self.whole, constant, known) | single)
+
+    def offset_bank(self, index: list) -> np.ndarray:
+        """The bank of an index's constant part (its copies and loops start from there)."""
+        bank = np.zeros(len(self.banks))
+        for position in np.unique(self.position):
+            affine = index[position] if position < len(index) else None
+            if affine is not None:
+                constant = affine.get("", 0)
+                here = np.where(self.block, np.floor(constant / self.block_size), constant % self.banks)
+                bank = np.where(self.position == position, here, bank)
+        return bank
 
     def reached(self, index: list, inductions: list[str | None], counts: list[np.ndarray]) -> np.ndarray:
         """How many banks the copies of one access reach when the loops of ``inductions`` run
@@ -179,10 +207,11 @@ class Structure:
     def _loop_facts(self, loop: Loop, chain: list[int]) -> _LoopFacts:
         facts = _LoopFacts(loop, chain, loop.trip_count or 1)
         inner = {op.id for sub in self._subtree(loop)[1:] for op in sub.ops}
-        addresses = {}
+        addresses: set[int] = set()
         loaded = {(op.array, repr(op.index)): op for op in loop.ops if op.kind == "load" and op.index}
         feeders: dict[int, frozenset] = {}  # op -> arrays whose loads it waits for; CARRIED: a carried scalar
         level: dict[int, int] = {}  # op -> operators and loads on its longest input path (same level: same start)
+        made: dict[int, int] = {}  # operator results so far -> their bits
         for op in loop.ops:
             inputs = (*op.operands, *op.index_operands)
             feeders[op.id] = frozenset().union(*(feeders.get(o, frozenset()) for o in inputs))
@@ -193,28 +222,39 @@ class Structure:
                 feeders[op.id] |= {CARRIED}
             if op.id not in self.live:
                 continue
+            results = [o for o in dict.fromkeys(inputs) if o in made]
+            if CARRIED in feeders[op.id]:  # the chain of a carried scalar: other results wait for it
+                facts.chain_bits += sum(made[o] for o in results if CARRIED not in feeders[o] and o not in addresses)
+            for o in results:  # a result waits for the other inputs when ports spread their loads
+                others = frozenset().union(*(feeders.get(i, frozenset()) for i in inputs if i != o)) - feeders[o]
+                if op.kind == "load" and op.array in self.partitionable:
+                    others |= {op.array}
+                if others - {CARRIED}:
+                    facts.port_waits[feeders[o] - {CARRIED}, others - {CARRIED}, o in addresses] += made[o]
             if op.kind == "store" and (op.array, repr(op.index)) in loaded and None not in op.index:
                 facts.updates.append((op, loaded[op.array, repr(op.index)], op.index))
             if op.kind in ("load", "store"):
                 if any(o in inner for o in op.operands):
-                    facts.late_address_bits += sum(addresses.get(o, 0) for o in op.index_operands)
+                    facts.late_address_bits += sum(made[o] for o in op.index_operands if o in addresses)
                 if op.array in self.partitionable:
                     facts.accesses.append((op.array, op.index or [None]))
                     if op.kind == "load":
                         facts.loaded.append((op.array, op.index or [None], feeders[op.id]))
             elif op.kind == "phi" and op.carried_from is not None:
                 facts.chain_step = facts.chain_step or (op.id, op.carried_from)
-            operator = self._operator(op)
+            operator, unfolded = self._operator(op), self._operator(op, folded=False)
             if op.kind == "load" or operator is not None:
                 level[op.id] += 1
+            if unfolded is not None:
+                made[op.id] = type_bits(op.type)
             if operator is None:
-                if (address := self._operator(op, folded=False)) is not None:  # unless fully unrolled
-                    addresses[op.id] = type_bits(op.type)
-                    facts.address_bits += type_bits(op.type)
-                    if address.shareable:
+                if unfolded is not None:  # address arithmetic: hardware unless its loop is unrolled
+                    addresses.add(op.id)
+                    facts.address_bits += made[op.id]
+                    if unfolded.shareable:
                         facts.address_cores[self._core(op)] += 1
                     else:
-                        facts.address_plain += (address.lut, address.ff, address.dsp)
+                        facts.address_plain += (unfolded.lut, unfolded.ff, unfolded.dsp)
                 continue
             facts.value_bits += type_bits(op.type)
             if operator.shareable:
@@ -314,8 +354,10 @@ class Structure:
         zeros = lambda: np.zeros(rows)
         held = [defaultdict(zeros) for _ in loops]  # bits, depth, chain, recurrence
         groups = [{} for _ in loops]  # (core, feeders) -> [count, copies chained by a carried scalar]
-        accesses = [defaultdict(zeros) for _ in loops]  # array -> accesses per bank it reaches
+        # (array, index without its constant) -> (copies, banks reached, bank of the constant) of each access
+        accesses = [defaultdict(list) for _ in loops]
         muxed = [defaultdict(zeros) for _ in loops]  # array -> loads through a read multiplexer
+        port_waits = [defaultdict(zeros) for _ in loops]  # (own arrays, others) -> bits of results waiting for others
         plain = [zeros() for _ in range(3)]
         address_registers, late_registers = zeros(), zeros()
         for i, f in enumerate(loops):
@@ -346,14 +388,21 @@ class Structure:
                 unknown = [(loops[r].loop.induction, unroll[r], iterations[r] - 1),
                            *((loops[a].loop.induction, np.ones(rows), trips[a] - 1) for a in f.chain[step + 1:])]
                 for array, index, fed_by in f.loaded:  # loads whose bank is known only at run time
-                    muxed[r][array, fed_by] += np.where(partitions[array].exact(index, unknown), 0.0, mult)
-                for array, index in f.accesses:  # cycles of a port: copies over the banks they reach
-                    reached = partitions[array].reached(index, inductions, counts)
-                    accesses[r][array] += mult / reached
+                    muxed[r][array, fed_by] += np.where(partitions[array].placement(index, unknown)[1], 0.0, mult)
+                for array, index in f.accesses:  # copies, the banks they reach, the bank of the constant part
+                    placed, _ = partitions[array].placement(index, unknown)
+                    reached = np.where(placed, partitions[array].reached(index, inductions, counts), 1.0)
+                    offset = np.where(placed, partitions[array].offset_bank(index), 0.0)
+                    pattern = tuple(sorted((k, v) for a in index if a for k, v in a.items() if k))
+                    accesses[r][array, pattern].append((mult, reached, np.where(member, offset, -1.0)))
                 body["bits"] += mult * f.value_bits
                 waiting = self._per_clock(clock, lambda c: self._waiting(f, c))
                 body["waiting"] += mult * waiting[:, 0]
                 body["waiting_cycles"] += mult * waiting[:, 1]
+                body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
+                for (own, others, address), bits in f.port_waits.items():
+                    if step == 0 or not address:  # addresses fold into constants when unrolled
+                        port_waits[r][own, others] += mult * bits
                 depth = self._per_clock(clock, lambda c: self._depth(f, c))
                 body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
                 if f.chain_step:  # its own iterations chain in a recurrence; a melted loop's, in the body
@@ -372,11 +421,15 @@ class Structure:
             for part in range(3):
                 plain[part] += copies[i] * f.plain[part] + own * f.address_plain[part]
         interval, length, units = {}, {}, {key: zeros() for key in self.core_keys}
-        mux_lut, read_mux, registers, pipeline_registers, waiting, control = (zeros() for _ in range(6))
+        mux_lut, read_mux, registers, pipeline_registers, waiting, states, counters, port_registers, \
+            chain_registers = (zeros() for _ in range(9))
         for i, f in enumerate(loops):
             body = held[i]
+            per_bank = defaultdict(zeros)
+            for (array, _), each in accesses[i].items():
+                per_bank[array] += self._per_bank(each, banks[array])
             port_cycles = {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
-                           for array, count in accesses[i].items()}
+                           for array, count in per_bank.items()}
             ports = np.max([*port_cycles.values(), np.ones(rows)], axis=0)
             interval[i] = np.where(is_pipeline[i], np.maximum.reduce([number(f"{f.loop.name}.ii", 1), ports,
                                                                       body["recurrence"]]), 1.0)
@@ -404,7 +457,14 @@ class Structure:
             pipeline_registers += np.where(is_pipeline[i], instances * body["bits"] * (length[i] - 1), 0.0)
             waiting += instances * np.where(is_pipeline[i], body["waiting_cycles"],
                                             np.where(region[i], body["waiting"], 0.0))
-            control += np.where(region[i], instances * (2 * length[i] + np.log2(1 + iterations[i])), 0.0)
+            # FSM states or pipeline stages, and a state of the enclosing body per hardware copy
+            states += np.where(region[i], instances * length[i] + copies[i] / np.maximum(factor[i], 1.0), 0.0)
+            chain_registers += instances * body["chained"]
+            for (own, others), bits in port_waits[i].items():  # the others' loads come later
+                spread = {name: np.maximum.reduce([np.ones(rows), *(port_cycles[a] for a in group if a in port_cycles)])
+                          for name, group in (("own", own), ("others", others))}
+                port_registers += instances * np.where(spread["others"] > spread["own"], bits, 0.0)
+            counters += np.where(region[i], instances * np.ceil(np.log2(1 + iterations[i])), 0.0)
             for (array, fed_by), count in muxed[i].items():  # as many as start in one cycle, as ports allow
                 waits = [port_cycles[a] for a in fed_by if a in port_cycles]
                 spread = np.where(is_pipeline[i], interval[i], np.maximum.reduce([np.ones(rows), *waits]))
@@ -419,13 +479,14 @@ class Structure:
         bram, memory_lut, memory_ff = self._memory(banks, words, rows)
         totals = {
             "latency": latency, "dsp": core_cost["dsp"] + plain[2], "bram": bram,
-            "lut": core_cost["lut"] + plain[0] + mux_lut + read_mux + memory_lut + control,
-            "ff": core_cost["ff"] + plain[1] + registers + memory_ff + control,
+            "lut": core_cost["lut"] + plain[0] + mux_lut + read_mux + memory_lut + 2 * states + 2 * counters,
+            "ff": core_cost["ff"] + plain[1] + memory_ff + states + counters + waiting + port_registers + late_registers
+            + chain_registers,
             "lut_cores": core_cost["lut"], "lut_plain": plain[0], "lut_mux": mux_lut + read_mux,
             "lut_memory": memory_lut, "ff_cores": core_cost["ff"], "ff_plain": plain[1], "ff_registers": registers,
-            "ff_pipeline": pipeline_registers, "ff_waiting": waiting, "ff_address": address_registers,
-            "ff_late_address": late_registers,
-            "ff_memory": memory_ff, "control": control,
+            "ff_pipeline": pipeline_registers, "ff_waiting": waiting, "ff_ports": port_registers,
+            "ff_chain": chain_registers, "ff_address": address_registers, "ff_late_address": late_registers,
+            "ff_memory": memory_ff, "states": states, "counters": counters,
             "banks": sum((b for b in banks.values()), zeros()),
         }
         features = {}
@@ -438,6 +499,17 @@ class Structure:
             features[name] = total
             features[f"log2_{name}"] = np.log2(1 + total)
         return features
+
+    @staticmethod
+    def _per_bank(accesses: list, banks: np.ndarray) -> np.ndarray:
+        """Accesses per bank in one cycle of a body, of accesses to one array that differ only in
+        their constant offsets: spread over the banks their copies reach and over the distinct
+        banks of the offsets."""
+        copies = np.sum([mult for mult, _, _ in accesses], axis=0)
+        reached = np.max([reached for _, reached, _ in accesses], axis=0)
+        offsets = np.sort(np.stack([offset for _, _, offset in accesses]), axis=0)
+        distinct = 1 + np.sum((np.diff(offsets, axis=0) > 0) & (offsets[1:] >= 0), axis=0) - (offsets[0] < 0)
+        return copies / np.minimum(banks, reached * np.maximum(distinct, 1))
 
     @staticmethod
     def _per_clock(clock: np.ndarray, value) -> np.ndarray:

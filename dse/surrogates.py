@@ -27,7 +27,7 @@ from .errors import DseError, did_you_mean
 from .features import KnobEncoder
 from .ir import Kernel
 from .space import knob_text
-from .structure import Columns, columns_of, row_count
+from .structure import PROXIES, Columns, columns_of, row_count
 from .targets import DEFAULT_TARGET, TARGETS
 
 PREDICT_CHUNK = 20_000
@@ -43,13 +43,14 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     ``model``: ``ols``, ``ridge`` (regularisation chosen by leave-one-out), ``bayes`` (Bayesian
     ridge) or ``ard``. ``log_target``: fit log(1 + y), so that effects multiply.
     ``onehot``: encode every knob one-hot (the seed paper's encoding) instead of log2 factors.
-    ``interactions``/``kernel``/``target``: see :class:`dse.features.KnobEncoder`. ``bounded``: keep
-    predictions near the range seen in training."""
+    ``interactions``/``kernel``/``target``/``structure``: see :class:`dse.features.KnobEncoder`.
+    ``bounded``: keep predictions near the range seen in training."""
 
     def __init__(self, knobs: list[str], model: str = "ridge", log_target: bool = True, interactions: bool = False,
                  kernel: Kernel | None = None, onehot: bool = False, bounded: bool = True,
-                 target: str = DEFAULT_TARGET):
+                 target: str = DEFAULT_TARGET, structure: tuple[str, ...] | str | None = None):
         self.knobs = knobs
+        self.structure = structure
         self.target = target
         self.bounded = bounded
         self.model = model
@@ -70,7 +71,7 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y) -> LinearSurrogate:
         y = np.asarray(y, dtype=float)
         table = self._features(X)
-        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel, self.target)
+        self.encoder_ = KnobEncoder(self.knobs, self.interactions, self.kernel, self.target, self.structure)
         self.scaler_ = StandardScaler()
         features = self.scaler_.fit_transform(self.encoder_.fit_transform(table))
         self.range_ = (float(y.min()), float(y.max()))
@@ -141,9 +142,19 @@ def baseline(knobs: list[str]) -> LinearSurrogate:
     return LinearSurrogate(knobs, model="ols", log_target=False, onehot=True, bounded=False)
 
 
-def candidates(knobs: list[str], kernel: Kernel | None, target: str = DEFAULT_TARGET) -> dict[str, LinearSurrogate]:
-    """The family cross-validation chooses from."""
+def candidates(knobs: list[str], kernel: Kernel | None, target: str = DEFAULT_TARGET,
+               metric: str | None = None) -> dict[str, LinearSurrogate]:
+    """The family cross-validation chooses from; with a kernel and a ``metric`` the structure
+    has a proxy for, also that proxy's parts on a raw target and the proxy on a log target
+    (a power law)."""
     family = {}
+    if kernel is not None and metric in PROXIES:
+        total, *parts = PROXIES[metric]
+        # a proxy follows the structure beyond the training range, so its predictions are not bounded
+        family["proxy/log"] = LinearSurrogate(knobs, "ridge", True, kernel=kernel, bounded=False, target=target,
+                                              structure=(f"log2_{total}",))
+        family["proxy/raw"] = LinearSurrogate(knobs, "ridge", False, kernel=kernel, bounded=False, target=target,
+                                              structure=tuple(parts) or (total,))
     for log_target in (True, False):
         scale = "log" if log_target else "raw"
         family[f"ridge/{scale}"] = LinearSurrogate(knobs, "ridge", log_target)
@@ -153,6 +164,8 @@ def candidates(knobs: list[str], kernel: Kernel | None, target: str = DEFAULT_TA
             family[f"ridge/{scale}/kernel"] = LinearSurrogate(knobs, "ridge", log_target, kernel=kernel, target=target)
             family[f"ridge/{scale}/kernel+interactions"] = LinearSurrogate(knobs, "ridge", log_target, True, kernel,
                                                                            target=target)
+            family[f"ridge/{scale}/structure"] = LinearSurrogate(knobs, "ridge", log_target, kernel=kernel,
+                                                                 target=target, structure="all")
     return family
 
 
@@ -164,27 +177,52 @@ def scores(actual, predicted) -> dict[str, float]:
     return {"r2": float(r2_score(actual, predicted)), "mape": float(mape)}
 
 
+def _folds(rows: int, folds: int, seed: int) -> KFold:
+    return KFold(min(folds, rows), shuffle=True, random_state=seed)
+
+
 def cross_validate(estimator, X: pd.DataFrame, y, folds: int = 5, seed: int = 0) -> np.ndarray:
     """Out-of-fold predictions of ``y``."""
-    splits = KFold(min(folds, len(y)), shuffle=True, random_state=seed)
-    return cross_val_predict(estimator, X, np.asarray(y, float), cv=splits)
+    return cross_val_predict(estimator, X, np.asarray(y, float), cv=_folds(len(y), folds, seed))
+
+
+def _fold_r2(y: np.ndarray, predicted: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """R² on each fold of :func:`cross_validate`'s split."""
+    return np.array([r2_score(y[test], predicted[test]) if len(test) > 1 else np.nan
+                     for _, test in _folds(len(y), folds, seed).split(y)])
+
+
+def _size(model: LinearSurrogate | BlendSurrogate, X: pd.DataFrame) -> int:
+    """Features a surrogate fits (a blend: its members' together)."""
+    if isinstance(model, BlendSurrogate):
+        return sum(_size(member, X) for member in model.members)
+    encoder = KnobEncoder(model.knobs, model.interactions, model.kernel, model.target, model.structure)
+    return len(encoder.fit(model._features(X)).columns_)
 
 
 def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, folds: int = 5,
-           target: str = DEFAULT_TARGET) -> tuple[str, BaseEstimator, dict, dict]:
-    """The candidate with the best cross-validated R², refitted on all rows: (name, model, its
-    CV scores, the baseline's CV scores). Besides each candidate, the blend of the best model
-    on a log target with the best on a raw one competes: the log model is accurate in
-    proportion, the raw one on the largest designs, and their mean often beats both."""
-    family = candidates(knobs, kernel, target)
+           target: str = DEFAULT_TARGET, metric: str | None = None) -> tuple[str, BaseEstimator, dict, dict]:
+    """The simplest candidate (fewest features) whose mean R² over the cross-validation folds
+    is within one standard error of the best, refitted on all rows: (name, model, its CV
+    scores, the baseline's CV scores). The rule keeps the model that extrapolates least
+    wildly when several fit alike. Besides each candidate, the blend of the best model on a
+    log target with the best on a raw one competes: the log model is accurate in proportion,
+    the raw one on the largest designs, and their mean often beats both."""
+    y = np.asarray(y, float)
+    family = candidates(knobs, kernel, target, metric)
     predicted = {name: cross_validate(model, X, y, folds) for name, model in family.items()}
     results = {name: scores(y, values) for name, values in predicted.items()}
     best_of = {scale: max((n for n in family if family[n].log_target == (scale == "log")),
                           key=lambda n: results[n]["r2"]) for scale in ("log", "raw")}
     blend = f"blend({best_of['log']}, {best_of['raw']})"
     family[blend] = BlendSurrogate([family[best_of["log"]], family[best_of["raw"]]])
-    results[blend] = scores(y, (predicted[best_of["log"]] + predicted[best_of["raw"]]) / 2)
-    best = max(results, key=lambda name: results[name]["r2"])
+    predicted[blend] = (predicted[best_of["log"]] + predicted[best_of["raw"]]) / 2
+    results[blend] = scores(y, predicted[blend])
+    per_fold = {name: _fold_r2(y, values, folds) for name, values in predicted.items()}
+    top = max(per_fold, key=lambda name: np.nanmean(per_fold[name]))
+    margin = np.nanstd(per_fold[top]) / np.sqrt(np.sum(~np.isnan(per_fold[top])))
+    close = [name for name in family if np.nanmean(per_fold[name]) >= np.nanmean(per_fold[top]) - margin]
+    best = min(close, key=lambda name: (_size(family[name], X), -np.nanmean(per_fold[name])))
     model = clone(family[best]).fit(X, y)
     return best, model, results[best], scores(y, cross_validate(baseline(knobs), X, y, folds))
 
@@ -295,7 +333,7 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
         rows = frame[frame[metric].notna()]
         if rows[metric].nunique() < 2 or len(rows) < 4:
             continue
-        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds, costed_on)
+        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds, costed_on, metric)
         surrogates[metric] = model
         baselines[metric] = baseline(table.knobs).fit(rows, rows[metric])
         report[metric] = {"model": name, "cv_r2": cv["r2"], "cv_mape": cv["mape"],

@@ -79,7 +79,7 @@ def learning_curve(name: str, table: Table, kernel, sizes=(20, 50, 100, 200)) ->
             part = training.frame.iloc[:size]
             if part[metric].nunique() < 2:
                 continue
-            _, model, _, _ = choose(part, part[metric], table.knobs, kernel, folds=5)
+            _, model, _, _ = choose(part, part[metric], table.knobs, kernel, folds=5, metric=metric)
             ours = scores(test.frame[metric], model.predict(test.frame))["r2"]
             theirs = scores(test.frame[metric], baseline(table.knobs).fit(part, part[metric]).predict(test.frame))["r2"]
             rows.append({"data": name, "metric": metric, "train": size, "r2": ours, "baseline_r2": theirs})

@@ -22,7 +22,7 @@ from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
 from dse.structure import Structure
-from dse.surrogates import BlendSurrogate, LinearSurrogate, SurrogateModel, baseline, scores
+from dse.surrogates import BlendSurrogate, LinearSurrogate, SurrogateModel, baseline, candidates, scores
 from dse.targets import get_target
 
 
@@ -113,6 +113,34 @@ def test_structure_proxies_follow_the_builtin_estimator():
     assert features["latency"] == pytest.approx([e.latency_cycles for e in estimates], rel=0.12)
     # each of the 31 copies keeps its 32-bit store address while its label3 loop runs
     assert features["ff_late_address"][2] == 31 * 32
+
+
+def test_register_proxies_follow_the_builtin_estimator():
+    kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
+    piped = {"middle.pipeline": "on", "middle.ii": 1}
+    configs = [{}, piped, {**piped, "middle.unroll": 4}, {"inner.unroll": 8},
+               {"inner.pipeline": "on", "inner.ii": 1, "inner.unroll": 4}]
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame(configs, dtype=object))
+    estimates = [Estimator(kernel, directives(kernel, Configuration.of(c)), get_target("xc7z020"), 10.0).run()
+                 for c in configs]
+    assert features["ff"] == pytest.approx([e.ff for e in estimates], rel=0.06)
+    assert features["lut"] == pytest.approx([e.lut for e in estimates], rel=0.06)
+    # pipelining middle flattens the 64 products of inner: 63 of them wait for the running sum
+    assert features["ff_chain"][1] == 63 * 64
+
+
+def test_proxy_models_predict_beyond_the_training_range(sweep):
+    table = load_table(sweep)
+    kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
+    for metric in ("dsp", "lut"):
+        frame = table.frame[table.frame[metric].notna()]
+        small = frame[metric] <= frame[metric].quantile(0.75)
+        family = candidates(table.knobs, kernel, metric=metric)
+        fitted = {name: clone(family[name]).fit(frame[small], frame[small][metric])
+                  for name in ("proxy/log", "ridge/log/kernel")}
+        r2 = {name: scores(frame[~small][metric], model.predict(frame[~small]))["r2"] for name, model in fitted.items()}
+        # the largest quarter of the designs (DSP up to 28x the largest seen in training)
+        assert r2["proxy/log"] > 0.95 and r2["ridge/log/kernel"] < 0.5, (metric, r2)
 
 
 def test_surrogate_follows_scikit_learn_rules(sweep):
