@@ -439,12 +439,17 @@ class Structure:
             # outside a pipeline, copies start together unless the ports of the arrays that feed them,
             # or a carried scalar, spread them over cycles
             by_level, counts, started = defaultdict(zeros), defaultdict(zeros), defaultdict(zeros)
+            spread = defaultdict(lambda: np.ones(rows))
             for (key, fed_by, level), (count, chained) in groups[i].items():
-                waits = [port_cycles[a] for a in fed_by if a in port_cycles]
-                by_level[key, level] += np.ceil(count / np.maximum.reduce([chained, np.ones(rows), *waits]))
+                waits = np.maximum.reduce([chained, np.ones(rows), *(port_cycles[a] for a in fed_by if a in port_cycles)])
+                by_level[key, level] += np.ceil(count / waits)
                 counts[key] += count
+                spread[key] = np.maximum(spread[key], waits)
             for (key, _), count in by_level.items():  # copies of one level start together
                 started[key] = np.maximum(started[key], count)
+            for key, count in counts.items():  # levels spread over more cycles than the body's depth overlap
+                overlap = (spread[key] > 1) & (spread[key] > body["depth"])
+                started[key] = np.maximum(started[key], np.where(overlap, np.ceil(count / spread[key]), 0.0))
             for key in self.core_keys:
                 count = counts[key]
                 needed = np.where(is_pipeline[i], np.ceil(count / interval[i]), np.minimum(started[key], count))

@@ -22,7 +22,8 @@ from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
 from dse.structure import Structure
-from dse.surrogates import BlendSurrogate, LinearSurrogate, SurrogateModel, baseline, candidates, scores
+from dse.surrogates import (BlendSurrogate, GuidedSurrogate, LinearSurrogate, SurrogateModel, baseline,
+                            candidates, scores)
 from dse.targets import get_target
 
 
@@ -136,11 +137,14 @@ def test_proxy_models_predict_beyond_the_training_range(sweep):
         frame = table.frame[table.frame[metric].notna()]
         small = frame[metric] <= frame[metric].quantile(0.75)
         family = candidates(table.knobs, kernel, metric=metric)
+        family["guided"] = GuidedSurrogate(family["ridge/log/kernel"], family["proxy/log"], np.log(1.5))
         fitted = {name: clone(family[name]).fit(frame[small], frame[small][metric])
-                  for name in ("proxy/log", "ridge/log/kernel")}
+                  for name in ("proxy/log", "ridge/log/kernel", "guided")}
         r2 = {name: scores(frame[~small][metric], model.predict(frame[~small]))["r2"] for name, model in fitted.items()}
         # the largest quarter of the designs (DSP up to 28x the largest seen in training)
-        assert r2["proxy/log"] > 0.95 and r2["ridge/log/kernel"] < 0.5, (metric, r2)
+        assert r2["proxy/log"] > 0.95 and r2["ridge/log/kernel"] < 0.5 and r2["guided"] > 0.8, (metric, r2)
+        apart = np.log1p(fitted["guided"].predict(frame[~small])) - np.log1p(fitted["proxy/log"].predict(frame[~small]))
+        assert np.abs(apart).max() <= np.log(1.5) + 1e-9  # within the band
 
 
 def test_surrogate_follows_scikit_learn_rules(sweep):
