@@ -441,7 +441,8 @@ class Structure:
             by_level, counts, started = defaultdict(zeros), defaultdict(zeros), defaultdict(zeros)
             spread = defaultdict(lambda: np.ones(rows))
             for (key, fed_by, level), (count, chained) in groups[i].items():
-                waits = np.maximum.reduce([chained, np.ones(rows), *(port_cycles[a] for a in fed_by if a in port_cycles)])
+                feeding = [port_cycles[a] for a in fed_by if a in port_cycles]
+                waits = np.maximum.reduce([chained, np.ones(rows), *feeding])
                 by_level[key, level] += np.ceil(count / waits)
                 counts[key] += count
                 spread[key] = np.maximum(spread[key], waits)
