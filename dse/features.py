@@ -52,7 +52,7 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
     def _fit(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Fit, and return the base columns of ``X``."""
         if self.kernel is not None:
-            self.structure_ = Structure(self.kernel, get_target(self.target))
+            self.structure_ = _structure(self.kernel, self.target)
         self.numeric_: dict[str, bool] = {}  # numeric knob -> encoded as log2 (every value positive)
         self.categories_: dict[str, list[str]] = {}
         knobs = columns_of(X, self.knobs)
@@ -130,6 +130,18 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
                 if np.std(columns[a] * columns[b]) > 0:
                     pairs.append((a, b))
         return pairs
+
+
+_STRUCTURES: dict[int, tuple[Kernel, dict[str, Structure]]] = {}
+"""Per kernel (by identity, kept alive here) and target, its :class:`Structure`: encoders
+fitted again and again on one kernel share the rows it remembers."""
+
+
+def _structure(kernel: Kernel, target: str) -> Structure:
+    _, by_target = _STRUCTURES.setdefault(id(kernel), (kernel, {}))
+    if target not in by_target:
+        by_target[target] = Structure(kernel, get_target(target))
+    return by_target[target]
 
 
 def _knob_groups(knobs: list[str], kernel: Kernel | None) -> dict[str, int]:

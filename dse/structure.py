@@ -30,6 +30,9 @@ PORTS_PER_BANK = 2
 CARRIED = "<carried>"
 
 
+MEMO_ROWS = 50_000
+"""Rows of features a :class:`Structure` remembers (then it starts afresh)."""
+
 PROXIES: dict[str, tuple[str, ...]] = {
     "latency_cycles": ("latency",),
     "lut": ("lut", "lut_cores", "lut_plain", "lut_mux", "lut_memory", "states", "counters"),
@@ -166,6 +169,7 @@ class Structure:
 
     def __init__(self, kernel: Kernel, target: Target):
         self.kernel, self.target = kernel, target
+        self._memo: dict[tuple, dict[str, float]] = {}
         _, self.live, self.foldable = _kernel_facts(kernel)
         reachable = kernel.reachable_functions()
         self.partitionable = sorted({a.name for a in kernel.arrays if a.size})
@@ -320,11 +324,30 @@ class Structure:
         return facts.depth[key]
 
     # ----- per configuration ---------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_memo": {}}  # a model file need not carry what was computed
+
     def features(self, configs: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Per row of ``configs`` (one column per knob, empty when inactive): per loop the log2
         of its copies in hardware, its sequential runs and its II; in total the proxies
-        ``latency``, ``dsp``, ``lut``, ``ff``, ``bram`` and their parts."""
-        rows, columns = row_count(configs), columns_of(configs)
+        ``latency``, ``dsp``, ``lut``, ``ff``, ``bram`` and their parts. Rows seen before are
+        remembered (a search or a cross-validation asks for the same rows again and again)."""
+        columns = columns_of(configs)
+        names = sorted(columns)
+        keys = list(zip(*(np.where(pd.isna(columns[n]), None, columns[n]).tolist() for n in names))) \
+            if names else [()] * row_count(configs)
+        missing = list(dict.fromkeys(k for k in keys if k not in self._memo))
+        if missing:
+            if len(self._memo) + len(missing) > MEMO_ROWS:
+                self._memo.clear()
+            fresh = self._features({n: np.array([k[i] for k in missing], dtype=object) for i, n in enumerate(names)},
+                                   len(missing))
+            for row, key in enumerate(missing):
+                self._memo[key] = {name: values[row] for name, values in fresh.items()}
+        rows = [self._memo[k] for k in keys]
+        return {name: np.array([row[name] for row in rows], float) for name in (rows[0] if rows else {})}
+
+    def _features(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
         number = lambda knob, default: (np.nan_to_num(numbers(columns[knob]), nan=default) if knob in columns
                                         else np.full(rows, float(default)))
         text = lambda knob, default: texts(columns[knob], default) if knob in columns else np.full(rows, default)

@@ -2,6 +2,7 @@
 model file, and the train/predict commands."""
 
 import json
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,16 @@ def test_structure_follows_the_directives():
     # f64 multiplier 11 DSP, adder 3: one each; the unrolled products wait for two ports (2 each);
     # a pipeline at II 32 needs 64/32 of each; at II 1, 64 of each
     assert list(features["dsp"]) == [14, 25, 28, 896, 28, 28]
+
+
+def test_structure_remembers_rows_but_not_in_a_model_file():
+    structure = Structure(read_kernel(resolve_kernel("gemm_ncubed").path), get_target("xc7z020"))
+    configs = pd.DataFrame([{}, {"inner.unroll": 4}, {}], dtype=object)
+    first = structure.features(configs)
+    assert len(structure._memo) == 2 and list(first["inner:log2_copies"]) == [0, 2, 0]
+    again = structure.features(configs.iloc[[1, 0]])
+    assert list(again["inner:log2_copies"]) == [2, 0] and len(structure._memo) == 2
+    assert pickle.loads(pickle.dumps(structure))._memo == {}
 
 
 def test_structure_proxies_follow_the_builtin_estimator():
