@@ -35,6 +35,7 @@ MEMO_ROWS = 50_000
 
 PROXIES: dict[str, tuple[str, ...]] = {
     "latency_cycles": ("latency",),
+    "ii": ("latency",),  # the top function's interval: its latency and one
     "lut": ("lut", "lut_cores", "lut_plain", "lut_mux", "lut_memory", "states", "counters"),
     "ff": ("ff", "ff_cores", "ff_plain", "ff_memory", "states", "counters", "ff_registers", "ff_pipeline",
            "ff_waiting", "ff_ports", "ff_chain", "ff_address", "ff_late_address"),
