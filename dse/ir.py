@@ -143,6 +143,11 @@ class Kernel:
     arrays: list[Array]
     loops: dict[str, Loop]
 
+    def __deepcopy__(self, memo: dict) -> Kernel:
+        """The IR is never changed once read: a copy (scikit-learn's clone of a surrogate, say)
+        shares it, and with it what is computed per kernel."""
+        return self
+
     def array(self, name: str, function: str | None = None) -> Array:
         """An array visible in ``function`` (default: the top), locals before globals."""
         scope = function or self.top

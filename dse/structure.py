@@ -30,8 +30,9 @@ PORTS_PER_BANK = 2
 CARRIED = "<carried>"
 
 
-MEMO_ROWS = 50_000
-"""Rows of features a :class:`Structure` remembers (then it starts afresh)."""
+MEMO_ROWS, MEMO_BATCH = 50_000, 2_000
+"""Rows of features a :class:`Structure` remembers (then it starts afresh), and the largest
+table whose rows it looks up (a larger one is computed at once)."""
 
 PROXIES: dict[str, tuple[str, ...]] = {
     "latency_cycles": ("latency",),
@@ -170,7 +171,9 @@ class Structure:
 
     def __init__(self, kernel: Kernel, target: Target):
         self.kernel, self.target = kernel, target
-        self._memo: dict[tuple, dict[str, float]] = {}
+        self._memo: dict[tuple, np.ndarray] = {}  # row of knob values -> its features, in the order of _names
+        self._names: list[str] = []
+        self._batch: tuple[dict, dict] | None = None  # the last large table's columns and features
         _, self.live, self.foldable = _kernel_facts(kernel)
         reachable = kernel.reachable_functions()
         self.partitionable = sorted({a.name for a in kernel.arrays if a.size})
@@ -326,7 +329,7 @@ class Structure:
 
     # ----- per configuration ---------------------------------------------------------------
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_memo": {}}  # a model file need not carry what was computed
+        return {**self.__dict__, "_memo": {}, "_batch": None}  # a model file need not carry what was computed
 
     def features(self, configs: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Per row of ``configs`` (one column per knob, empty when inactive): per loop the log2
@@ -334,6 +337,11 @@ class Structure:
         ``latency``, ``dsp``, ``lut``, ``ff``, ``bram`` and their parts. Rows seen before are
         remembered (a search or a cross-validation asks for the same rows again and again)."""
         columns = columns_of(configs)
+        if row_count(configs) > MEMO_BATCH:  # computed at once, and kept while the same columns come again
+            if self._batch is None or len(self._batch[0]) != len(columns) or \
+                    any(columns.get(name) is not values for name, values in self._batch[0].items()):
+                self._batch = columns, self._features(columns, row_count(configs))
+            return self._batch[1]
         names = sorted(columns)
         keys = list(zip(*(np.where(pd.isna(columns[n]), None, columns[n]).tolist() for n in names))) \
             if names else [()] * row_count(configs)
@@ -343,10 +351,10 @@ class Structure:
                 self._memo.clear()
             fresh = self._features({n: np.array([k[i] for k in missing], dtype=object) for i, n in enumerate(names)},
                                    len(missing))
-            for row, key in enumerate(missing):
-                self._memo[key] = {name: values[row] for name, values in fresh.items()}
-        rows = [self._memo[k] for k in keys]
-        return {name: np.array([row[name] for row in rows], float) for name in (rows[0] if rows else {})}
+            self._names = list(fresh)
+            self._memo.update(zip(missing, np.column_stack([fresh[n] for n in self._names])))
+        table = np.stack([self._memo[k] for k in keys]) if keys else np.zeros((0, len(self._names)))
+        return {name: table[:, j] for j, name in enumerate(self._names)}
 
     def _features(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
         number = lambda knob, default: (np.nan_to_num(numbers(columns[knob]), nan=default) if knob in columns
