@@ -23,6 +23,7 @@ import pandas as pd
 from dse import Space
 from dse.backends import get_backend
 from dse.dataset import Table, load_table
+from dse.errors import DseError
 from dse.executor import LocalExecutor
 from dse.frontend import read_kernel, source_hash
 from dse.kernels import resolve_kernel
@@ -87,6 +88,8 @@ def learning_curve(name: str, table: Table, kernel, sizes=(20, 50, 100, 200)) ->
 
 
 def real_tables() -> list[tuple[str, Table]]:
+    if not REAL.is_dir():
+        raise DseError(f"{REAL}: not found (the real data is in ../shared/data/real beside the project)")
     tables = []
     for path in sorted((REAL / "genhlsoptimizer_machsuite").glob("machsuite-*.csv")):
         frame = pd.read_csv(path, nrows=1)
