@@ -13,6 +13,7 @@ nothing is scheduled: these are first-order figures for a regression to calibrat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -106,6 +107,11 @@ class _Partition:
     block_size: np.ndarray
     whole: np.ndarray  # completely partitioned in every dimension: a register per element
 
+    @functools.cached_property
+    def dimensions(self) -> np.ndarray:
+        """The partitioned dimensions of any row."""
+        return np.unique(self.position)
+
     def placement(self, index: list, unknown: list[tuple[str | None, np.ndarray, np.ndarray]]
                   ) -> tuple[np.ndarray, np.ndarray]:
         """Whether the tool can place one access on a bank (else it takes the ports of one bank),
@@ -117,7 +123,7 @@ class _Partition:
         inductions = [induction for induction, _, _ in unknown if induction]
         constant = all(a is not None and not any(a.get(i) for i in inductions) for a in index)
         placed, known = np.zeros(rows, bool), np.zeros(rows, bool)
-        for position in np.unique(self.position):
+        for position in self.dimensions:
             affine = index[position] if position < len(index) else None
             if affine is None:
                 continue
@@ -138,7 +144,7 @@ class _Partition:
     def offset_bank(self, index: list) -> np.ndarray:
         """The bank of an index's constant part (its copies and loops start from there)."""
         bank = np.zeros(len(self.banks))
-        for position in np.unique(self.position):
+        for position in self.dimensions:
             affine = index[position] if position < len(index) else None
             if affine is not None:
                 constant = affine.get("", 0)
@@ -151,7 +157,7 @@ class _Partition:
         ``counts`` copies side by side: the residues of the index modulo the banks (cyclic), or
         the blocks its span covers (block). An unknown index reaches one bank."""
         reached = np.ones(len(self.banks))
-        for position in np.unique(self.position):
+        for position in self.dimensions:
             affine = index[position] if position < len(index) else None
             if affine is None:
                 continue
@@ -245,9 +251,10 @@ class Structure:
                 if any(o in inner for o in op.operands):
                     facts.late_address_bits += sum(made[o] for o in op.index_operands if o in addresses)
                 if op.array in self.partitionable:
-                    facts.accesses.append((op.array, op.index or [None]))
+                    index = op.index or [None]  # one object: placements are looked up by it
+                    facts.accesses.append((op.array, index))
                     if op.kind == "load":
-                        facts.loaded.append((op.array, op.index or [None], feeders[op.id]))
+                        facts.loaded.append((op.array, index, feeders[op.id]))
             elif op.kind == "phi" and op.carried_from is not None:
                 facts.chain_step = facts.chain_step or (op.id, op.carried_from)
             operator, unfolded = self._operator(op), self._operator(op, folded=False)
@@ -419,10 +426,11 @@ class Structure:
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, waits, 0.0))
                 unknown = [(loops[r].loop.induction, unroll[r], iterations[r] - 1),
                            *((loops[a].loop.induction, np.ones(rows), trips[a] - 1) for a in f.chain[step + 1:])]
+                placements = {id(index): partitions[array].placement(index, unknown) for array, index in f.accesses}
                 for array, index, fed_by in f.loaded:  # loads whose bank is known only at run time
-                    muxed[r][array, fed_by] += np.where(partitions[array].placement(index, unknown)[1], 0.0, mult)
+                    muxed[r][array, fed_by] += np.where(placements[id(index)][1], 0.0, mult)
                 for array, index in f.accesses:  # copies, the banks they reach, the bank of the constant part
-                    placed, _ = partitions[array].placement(index, unknown)
+                    placed, _ = placements[id(index)]
                     reached = np.where(placed, partitions[array].reached(index, inductions, counts), 1.0)
                     offset = np.where(placed, partitions[array].offset_bank(index), 0.0)
                     pattern = tuple(sorted((k, v) for a in index if a for k, v in a.items() if k))
