@@ -6,9 +6,12 @@ copy runs, and which loop is the scheduled region it belongs to (a fully unrolle
 into its parent; a pipeline flattens everything below it). Per region, operations are counted
 by operator and the cores they need follow: the count over the II in a pipeline, over the
 cycles the memory ports impose otherwise. Cores are shared between regions that run one after
-another, so a kernel needs the largest region's cores; everything else adds up. Costs come from
-the target's operator library and block RAM shapes, the same facts the builtin flow uses, but
-nothing is scheduled: these are first-order figures for a regression to calibrate.
+another, so a kernel needs the largest region's cores; everything else adds up. Read
+multiplexers serve loads whose bank is known only at run time; registers hold values that wait
+(for another operand, for loads the ports spread, for a carried chain, for a sub-loop). Costs
+come from the target's operator library and block RAM shapes, the same facts the builtin flow
+uses, but nothing is scheduled: these are first-order figures for a regression to calibrate,
+summed per metric into a proxy (:data:`PROXIES`).
 """
 
 from __future__ import annotations
