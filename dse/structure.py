@@ -371,6 +371,8 @@ class Structure:
                                         else np.full(rows, float(default)))
         text = lambda knob, default: texts(columns[knob], default) if knob in columns else np.full(rows, default)
         clock = number("clock.period_ns", DEFAULT_CLOCK_NS)
+        clocks, at_clock = np.unique(clock, return_inverse=True)
+        per_clock = lambda value: np.array([value(float(c)) for c in clocks])[at_clock]  # once per distinct clock
         banks, words, partitions = {}, {}, {}
         for array in self.partitionable:
             partitions[array] = self._partition(array, text(f"{array}.partition", "none"),
@@ -407,6 +409,10 @@ class Structure:
             multiplier = np.ones(rows)
             for step, r in enumerate(f.chain):
                 member = inside & region[r]
+                if not member.any():  # no row holds these copies in this region: they add nothing
+                    inside &= full[r]
+                    multiplier = multiplier * trips[r]
+                    continue
                 mult = np.where(member, multiplier * unroll[r], 0.0)
                 body = held[r]
                 chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
@@ -422,7 +428,7 @@ class Structure:
                 inductions = [loops[level].loop.induction for level in levels]
                 for store, load, index in f.updates:  # copies that update one element wait for each other
                     serial = [c for c, induction in zip(counts, inductions) if not any(a.get(induction) for a in index)]
-                    path = self._per_clock(clock, lambda c: self._depth(f, c, load.id, store.id))
+                    path = per_clock(lambda c: self._depth(f, c, load.id, store.id))
                     waits = np.prod(serial, axis=0) * path if serial else 0.0
                     body["chain"] = np.maximum(body["chain"], np.where(member, waits, 0.0))
                     if not any(a.get(inductions[-1]) for a in index):  # the same element every iteration
@@ -437,19 +443,20 @@ class Structure:
                     reached = np.where(placed, partitions[array].reached(index, inductions, counts), 1.0)
                     offset = np.where(placed, partitions[array].offset_bank(index), 0.0)
                     pattern = tuple(sorted((k, v) for a in index if a for k, v in a.items() if k))
-                    accesses[r][array, pattern].append((mult, reached, np.where(member, offset, -1.0)))
+                    accesses[r][array, pattern].append((mult, np.where(member, reached, 1.0),
+                                                        np.where(member, offset, -1.0)))
                 body["bits"] += mult * f.value_bits
-                waiting = self._per_clock(clock, lambda c: self._waiting(f, c))
+                waiting = per_clock(lambda c: self._waiting(f, c))
                 body["waiting"] += mult * waiting[:, 0]
                 body["waiting_cycles"] += mult * waiting[:, 1]
                 body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
                 for (own, others, address), bits in f.port_waits.items():
                     if step == 0 or not address:  # addresses fold into constants when unrolled
                         port_waits[r][own, others] += mult * bits
-                depth = self._per_clock(clock, lambda c: self._depth(f, c))
+                depth = per_clock(lambda c: self._depth(f, c))
                 body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
                 if f.chain_step:  # its own iterations chain in a recurrence; a melted loop's, in the body
-                    link = np.ceil(self._per_clock(clock, lambda c: self._depth(f, c, *f.chain_step)))
+                    link = np.ceil(per_clock(lambda c: self._depth(f, c, *f.chain_step)))
                     if step == 0:
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * link, 0.0))
                     else:
@@ -559,12 +566,6 @@ class Structure:
         offsets = np.sort(np.stack([offset for _, _, offset in accesses]), axis=0)
         distinct = 1 + np.sum((np.diff(offsets, axis=0) > 0) & (offsets[1:] >= 0), axis=0) - (offsets[0] < 0)
         return copies / np.minimum(banks, reached * np.maximum(distinct, 1))
-
-    @staticmethod
-    def _per_clock(clock: np.ndarray, value) -> np.ndarray:
-        """``value(clock_ns)`` at each row's clock, computed once per distinct clock."""
-        clocks = np.unique(clock)
-        return np.array([value(float(c)) for c in clocks])[np.searchsorted(clocks, clock)]
 
     def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
         """An array's banks and elements per bank, as the partition directives make them."""

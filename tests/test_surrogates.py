@@ -3,6 +3,7 @@ model file, and the train/predict commands."""
 
 import json
 import pickle
+import random
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,18 @@ def test_structure_remembers_rows_but_not_in_a_model_file():
     again = structure.features(configs.iloc[[1, 0]])
     assert list(again["inner:log2_copies"]) == [2, 0] and len(structure._memo) == 2
     assert pickle.loads(pickle.dumps(structure))._memo == {}
+
+
+def test_structure_features_of_a_row_do_not_depend_on_the_rows_beside_it():
+    space = Space.load(bundled("pragmas") / "viterbi.toml")
+    structure = Structure(read_kernel(resolve_kernel("viterbi").path), get_target("xc7z020"))
+    rng = random.Random(1)
+    frame = pd.DataFrame([space.sample(rng).as_dict() for _ in range(30)], columns=list(space.knobs), dtype=object)
+    batch = structure._features({knob: frame[knob].to_numpy() for knob in frame}, len(frame))
+    for row in range(len(frame)):
+        alone = structure._features({knob: frame[knob].to_numpy()[row:row + 1] for knob in frame}, 1)
+        assert {name: values[0] for name, values in alone.items()} == \
+            pytest.approx({name: values[row] for name, values in batch.items()})
 
 
 def test_structure_proxies_follow_the_builtin_estimator():
