@@ -408,12 +408,11 @@ class Structure:
             inside = np.ones(rows, bool)  # every level below the candidate region is fully unrolled
             multiplier = np.ones(rows)
             for step, r in enumerate(f.chain):
-                member = inside & region[r]
+                member, mult = inside & region[r], multiplier * unroll[r]
+                inside, multiplier = inside & full[r], multiplier * trips[r]  # for the next level up
                 if not member.any():  # no row holds these copies in this region: they add nothing
-                    inside &= full[r]
-                    multiplier = multiplier * trips[r]
                     continue
-                mult = np.where(member, multiplier * unroll[r], 0.0)
+                mult = np.where(member, mult, 0.0)
                 body = held[r]
                 chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
                 cores = [*f.cores.items(), *(((key, frozenset(), 0), count) for key, count in f.address_cores.items()
@@ -461,8 +460,6 @@ class Structure:
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * link, 0.0))
                     else:
                         body["chain"] = np.maximum(body["chain"], np.where(member, trips[f.chain[0]] * link, 0.0))
-                inside &= full[r]
-                multiplier = multiplier * trips[r]
             own = np.where(region[i], copies[i], 0.0)  # copies that compute their own addresses
             sub_loops = np.logical_or.reduce([region[self.position[sub.name]] for sub in self._subtree(f.loop)[1:]]
                                              + [np.zeros(rows, bool)])  # some loop inside stays a loop
@@ -486,13 +483,14 @@ class Structure:
             serial = body["depth"] + body["chain"] + np.where(is_pipeline[i], 0.0, body["recurrence"])
             length[i] = np.where(region[i], np.maximum(serial, ports), 0.0)
             instances = copies[i] / np.maximum(factor[i], 1.0)  # hardware copies of this region
+            waits_for = lambda arrays: np.maximum.reduce(  # cycles the ports of ``arrays`` spread accesses over
+                [np.ones(rows), *(port_cycles[a] for a in arrays if a in port_cycles)])
             # outside a pipeline, copies start together unless the ports of the arrays that feed them,
             # or a carried scalar, spread them over cycles
             by_level, counts, started = defaultdict(zeros), defaultdict(zeros), defaultdict(zeros)
             spread = defaultdict(lambda: np.ones(rows))
             for (key, fed_by, level), (count, chained) in groups[i].items():
-                feeding = [port_cycles[a] for a in fed_by if a in port_cycles]
-                waits = np.maximum.reduce([chained, np.ones(rows), *feeding])
+                waits = np.maximum(chained, waits_for(fed_by))
                 by_level[key, level] += np.ceil(count / waits)
                 counts[key] += count
                 spread[key] = np.maximum(spread[key], waits)
@@ -514,17 +512,13 @@ class Structure:
             waiting += instances * np.where(is_pipeline[i], body["waiting_cycles"],
                                             np.where(region[i], body["waiting"], 0.0))
             # FSM states or pipeline stages, and a state of the enclosing body per hardware copy
-            states += np.where(region[i], instances * length[i] + copies[i] / np.maximum(factor[i], 1.0), 0.0)
+            states += np.where(region[i], instances * (length[i] + 1), 0.0)
             chain_registers += instances * body["chained"]
             for (own, others), bits in port_waits[i].items():  # the others' loads come later
-                spread = {name: np.maximum.reduce([np.ones(rows), *(port_cycles[a] for a in group if a in port_cycles)])
-                          for name, group in (("own", own), ("others", others))}
-                port_registers += instances * np.where(spread["others"] > spread["own"], bits, 0.0)
+                port_registers += instances * np.where(waits_for(others) > waits_for(own), bits, 0.0)
             counters += np.where(region[i], instances * np.ceil(np.log2(1 + iterations[i])), 0.0)
             for (array, fed_by), count in muxed[i].items():  # as many as start in one cycle, as ports allow
-                waits = [port_cycles[a] for a in fed_by if a in port_cycles]
-                spread = np.where(is_pipeline[i], interval[i], np.maximum.reduce([np.ones(rows), *waits]))
-                needed = np.ceil(count / np.maximum(spread, 1.0))
+                needed = np.ceil(count / np.where(is_pipeline[i], interval[i], waits_for(fed_by)))
                 read_mux += instances * needed * self.target.read_mux_luts(self.bits[array], banks[array])
         for key, count in self.function_cores.items():
             units[key] = np.maximum(units[key], count)
