@@ -389,7 +389,8 @@ class Estimator:
                 part = self.partition[array.name]
                 facts.scheme = "element" if part.dim == 0 else "block" if part.type == "block" else "cyclic"
                 facts.block = math.ceil(array.dims[facts.dim] / facts.banks)
-            facts.index = [None if i is None else _compile_affine(i) for i in op.index or [None]]
+            facts.index = [None if i is None else _compile_affine(i)
+                           for i in self.kernel.index_in_iterations(op) or [None]]
         else:
             key = (kind, op.type)
             if key not in self._operators:
@@ -492,13 +493,17 @@ class Estimator:
         starts: dict[str, Counter] = defaultdict(Counter)
         counts: Counter = Counter()
         callees: dict[str, _Resources] = {}
+        producers: dict[_Node, tuple[_Node, ...]] = {}  # what a free node (phi, cast) passes on
         for node in nodes:
             cycle = node.start[0]
             for dep in node.deps:
-                if dep.first_use < 0 or cycle < dep.first_use:
-                    dep.first_use = cycle
-                if cycle > dep.last_use:
-                    dep.last_use = cycle
+                for source in producers.get(dep, (dep,)):
+                    if source.first_use < 0 or cycle < source.first_use:
+                        source.first_use = cycle
+                    if cycle > source.last_use:
+                        source.last_use = cycle
+            if node.facts.timing == "free" and node.deps:
+                producers[node] = tuple(dict.fromkeys(s for d in node.deps for s in producers.get(d, (d,))))
         for node in nodes:
             if node.kind == "timed":
                 if node.op is not None:
@@ -748,9 +753,10 @@ class _Body:
             return
         facts = estimator._op_facts.get(op.id) or estimator._facts_of(op)
         node = _Node(op.kind, op, facts)
-        if op.kind == "phi":
-            if op.id in carried:
-                node.deps.append(carried[op.id])
+        if op.kind == "phi" and op.id in carried:
+            node.deps.append(carried[op.id])
+        elif op.kind == "phi":  # the first iteration's value comes from before the loop
+            self.depend(node, op.operands)
         else:
             self.depend(node, op.operands)
             self.depend(node, op.index_operands)

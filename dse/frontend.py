@@ -828,16 +828,20 @@ def _trip_counts(kernel_loops: dict[str, Loop], controls: dict[str, _LoopControl
         budget = [_STEP_LIMIT]
         envs = _environments([l for l in outer if controls[l.name].iv in _closure(control, outer_ivs, controls)],
                              controls, dict(constants), budget)
-        trips = set()
+        trips, starts, strides = set(), set(), set()
         for env in envs:
             values = control.values(env, budget) if env is not None else None
             if values is None:
                 trips = None
                 break
             trips.add(len(values))
+            starts.update(values[:1])
+            strides.update(b - a for a, b in zip(values, values[1:]))
         if not trips:
             continue
         loop.trip_min, loop.trip_max = min(trips), max(trips)
+        if len(starts) == 1 and len(strides) <= 1:
+            loop.start, loop.stride = starts.pop(), strides.pop() if strides else 1
         if control.exits_early:
             continue
         if len(trips) == 1:

@@ -10,6 +10,7 @@ names the operation whose value it receives on the back edge.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -118,6 +119,8 @@ class Loop(Region):
     trip_max: int | None = None
     bound: Literal["static", "variable", "dynamic"] = "dynamic"
     children: list[str] = field(default_factory=list)
+    start: int | None = None  # the induction variable's first value and stride, when the same on every entry
+    stride: int | None = None
 
     @property
     def carried_scalars(self) -> list[str]:
@@ -182,6 +185,37 @@ class Kernel:
     def loops_of(self, function: str) -> list[Loop]:
         return [loop for loop in self.loops.values() if loop.function == function]
 
+    @functools.cached_property
+    def _loop_of_op(self) -> dict[int, Loop]:
+        return {op.id: loop for loop in self.loops.values() for op in loop.ops}
+
+    def index_in_iterations(self, op: Op) -> list[Affine | None] | None:
+        """An access's index with each enclosing loop's induction variable ``v`` written as its
+        iteration number ``n`` (``v = start + stride * n``) where the loop's start and stride are
+        known: banks and dependences follow the iterations, whatever the loop counts in."""
+        loop = self._loop_of_op.get(op.id)
+        if op.index is None or loop is None:
+            return op.index
+        counting = {}
+        for enclosing in reversed([loop, *self.ancestors(loop)]):  # the innermost loop of a name wins
+            if enclosing.induction and enclosing.start is not None and enclosing.stride is not None:
+                counting[enclosing.induction] = enclosing.start, enclosing.stride
+            elif enclosing.induction:
+                counting.pop(enclosing.induction, None)
+        result = []
+        for affine in op.index:
+            if affine is None or not counting.keys() & affine.keys():
+                result.append(affine)
+                continue
+            rewritten = dict(affine)
+            for var, (start, stride) in counting.items():
+                if var in affine:
+                    rewritten[var] = affine[var] * stride
+                    if start:
+                        rewritten[""] = rewritten.get("", 0) + affine[var] * start
+            result.append(rewritten)
+        return result
+
     def ancestors(self, loop: Loop) -> list[Loop]:
         """The loops that enclose ``loop``, innermost first."""
         found = []
@@ -201,7 +235,7 @@ def loop_record(loop: Loop) -> dict:
     return {"name": loop.name, "label": loop.label, "function": loop.function, "parent": loop.parent,
             "depth": loop.depth, "line": loop.line, "statement": loop.statement, "induction": loop.induction,
             "trip_count": loop.trip_count, "trip_min": loop.trip_min, "trip_max": loop.trip_max,
-            "bound": loop.bound, "children": loop.children,
+            "bound": loop.bound, "start": loop.start, "stride": loop.stride, "children": loop.children,
             "ops": dict(sorted(loop.op_counts().items())),
             "address_ops": dict(sorted(loop.address_op_counts().items())),
             "loads": dict(loop.accesses("load")), "stores": dict(loop.accesses("store")),

@@ -254,7 +254,7 @@ class Structure:
                 if any(o in inner for o in op.operands):
                     facts.late_address_bits += sum(made[o] for o in op.index_operands if o in addresses)
                 if op.array in self.partitionable:
-                    index = op.index or [None]  # one object: placements are looked up by it
+                    index = self.kernel.index_in_iterations(op) or [None]  # one object: placements look it up
                     facts.accesses.append((op.array, index))
                     if op.kind == "load":
                         facts.loaded.append((op.array, index, feeders[op.id]))
@@ -443,12 +443,15 @@ class Structure:
                     offset = np.where(placed, partitions[array].offset_bank(index), 0.0)
                     pattern = tuple(sorted((k, v) for a in index if a for k, v in a.items() if k))
                     accesses[r][array, pattern].append((mult, np.where(member, reached, 1.0),
-                                                        np.where(member, offset, -1.0)))
+                                                        np.where(member, offset, np.nan)))
                 body["bits"] += mult * f.value_bits
                 waiting = per_clock(lambda c: self._waiting(f, c))
                 body["waiting"] += mult * waiting[:, 0]
                 body["waiting_cycles"] += mult * waiting[:, 1]
-                body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
+                if f.chain_bits:
+                    body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
+                    link = per_clock(lambda c: self._depth(f, c, *f.chain_step))
+                    body["chain_cycles"] = np.maximum(body["chain_cycles"], np.where(member, chained * link, 0.0))
                 for (own, others, address), bits in f.port_waits.items():
                     if step == 0 or not address:  # addresses fold into constants when unrolled
                         port_waits[r][own, others] += mult * bits
@@ -472,11 +475,14 @@ class Structure:
             chain_registers = (zeros() for _ in range(9))
         for i, f in enumerate(loops):
             body = held[i]
-            per_bank = defaultdict(zeros)
+            per_bank, on_average = defaultdict(zeros), defaultdict(zeros)  # on the busiest bank; on average
             for (array, _), each in accesses[i].items():
-                per_bank[array] += self._per_bank(each, banks[array])
-            port_cycles = {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
-                           for array, count in per_bank.items()}
+                busiest, average = self._per_bank(each, banks[array])
+                per_bank[array] += busiest
+                on_average[array] += average
+            cycles = lambda counts: {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
+                                     for array, count in counts.items()}
+            port_cycles, feed_cycles = cycles(per_bank), cycles(on_average)
             ports = np.max([*port_cycles.values(), np.ones(rows)], axis=0)
             interval[i] = np.where(is_pipeline[i], np.maximum.reduce([number(f"{f.loop.name}.ii", 1), ports,
                                                                       body["recurrence"]]), 1.0)
@@ -484,7 +490,7 @@ class Structure:
             length[i] = np.where(region[i], np.maximum(serial, ports), 0.0)
             instances = copies[i] / np.maximum(factor[i], 1.0)  # hardware copies of this region
             waits_for = lambda arrays: np.maximum.reduce(  # cycles the ports of ``arrays`` spread accesses over
-                [np.ones(rows), *(port_cycles[a] for a in arrays if a in port_cycles)])
+                [np.ones(rows), *(feed_cycles[a] for a in arrays if a in feed_cycles)])  # (most, not the last)
             # outside a pipeline, copies start together unless the ports of the arrays that feed them,
             # or a carried scalar, spread them over cycles
             by_level, counts, started = defaultdict(zeros), defaultdict(zeros), defaultdict(zeros)
@@ -513,7 +519,9 @@ class Structure:
                                             np.where(region[i], body["waiting"], 0.0))
             # FSM states or pipeline stages, and a state of the enclosing body per hardware copy
             states += np.where(region[i], instances * (length[i] + 1), 0.0)
-            chain_registers += instances * body["chained"]
+            # results wait for a carried scalar only if its chain crosses a clock edge: it is long, or ports
+            # spread the loads that feed it
+            chain_registers += instances * np.where((body["chain_cycles"] >= 1) | (ports > 1), body["chained"], 0.0)
             for (own, others), bits in port_waits[i].items():  # the others' loads come later
                 port_registers += instances * np.where(waits_for(others) > waits_for(own), bits, 0.0)
             counters += np.where(region[i], instances * np.ceil(np.log2(1 + iterations[i])), 0.0)
@@ -555,11 +563,15 @@ class Structure:
         """Accesses per bank in one cycle of a body, of accesses to one array that differ only in
         their constant offsets: spread over the banks their copies reach and over the distinct
         banks of the offsets."""
-        copies = np.sum([mult for mult, _, _ in accesses], axis=0)
-        reached = np.max([reached for _, reached, _ in accesses], axis=0)
-        offsets = np.sort(np.stack([offset for _, _, offset in accesses]), axis=0)
-        distinct = 1 + np.sum((np.diff(offsets, axis=0) > 0) & (offsets[1:] >= 0), axis=0) - (offsets[0] < 0)
-        return copies / np.minimum(banks, reached * np.maximum(distinct, 1))
+        mults, reached, offsets = (np.stack(part) for part in zip(*accesses))
+        ordered = np.sort(offsets, axis=0)
+        distinct = ~np.isnan(ordered[0]) + np.sum(np.diff(ordered, axis=0) > 0, axis=0)  # NaN: not in the body
+        spread = mults.sum(axis=0) / np.minimum(banks, reached.max(axis=0) * np.maximum(distinct, 1))
+        # but offsets on one bank pile up there: its copies spread only over the banks they reach
+        share = mults / reached
+        heaviest = np.max(np.where(~np.isnan(offsets), np.sum((offsets[:, None] == offsets[None]) * share[None], axis=1),
+                                   0.0), axis=0)
+        return np.maximum(spread, heaviest), spread
 
     def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
         """An array's banks and elements per bank, as the partition directives make them."""

@@ -133,3 +133,15 @@ def test_every_bundled_kernel_estimates(gemm):
             config = space.sample(random.Random(seed)) if seed else space.configuration()
             result = Estimator(kernel, directives(kernel, config), get_target("xc7z020"), 10.0).run()
             assert result.latency_cycles > 0 and result.lut > 0, name
+
+
+def test_a_sum_carried_through_fully_unrolled_loops_is_one_chain():
+    kernel = read_kernel(resolve_kernel("stencil2d").path)
+    space = Space.load(Path(__file__).parents[1] / "pragmas" / "stencil2d.toml")
+    banks = dict(filter__partition="complete", orig__partition="cyclic", orig__factor=64)
+    result = estimate(kernel, space, stencil_label3__unroll=3, stencil_label4__unroll=3, **banks)
+    # temp += filter * orig nine times: 9 chained i32 adds of 1.56 ns cross a 10 ns clock edge (one cycle
+    # more than three independent chains would take), and the running sum is registered where it does
+    assert loop(result, "stencil_label2").depth == 6
+    # 213, not 149: a sum that crosses an edge on its way through a loop's phi is registered too
+    assert result.ff == 213

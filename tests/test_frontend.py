@@ -74,6 +74,20 @@ def test_fft_inner_trip_count_comes_from_simulating_its_control():
     assert (loop.trip_count, loop.bound, loop.induction) == (512, "static", "odd")
 
 
+def test_loops_know_where_they_start_and_their_stride():
+    stencil = read_kernel(bundled_kernels()["stencil3d"].path)
+    blocked = read_kernel(bundled_kernels()["gemm_blocked"].path)
+    viterbi = read_kernel(bundled_kernels()["viterbi"].path)
+    assert [(l.start, l.stride) for l in (stencil.loops["loop_row"], blocked.loops["loopjj"],
+                                           viterbi.loops["L_backtrack"])] == [(1, 1), (0, 8), (138, -1)]
+    # orig[k-1 + 16j + 512i] counted in iterations n of each loop (k = 1 + n_k, ...): 528 + n_k + 16 n_j + 512 n_i
+    below = next(op for op in stencil.loops["loop_row"].ops if op.index and op.index[0].get("") == -1)
+    assert stencil.index_in_iterations(below) == [{"k": 1, "": 528, "j": 16, "i": 512}]
+    column = next(op for op in blocked.loops["loopj"].ops if op.array == "m2")  # m2[(k + kk) * 64 + j + jj]
+    assert column.index == [{"k": 64, "kk": 64, "j": 1, "jj": 1}]
+    assert blocked.index_in_iterations(column) == [{"k": 64, "kk": 512, "j": 1, "jj": 8}]  # kk, jj step by 8
+
+
 def test_gemm_inner_body_dataflow():
     kernel = read_kernel(bundled_kernels()["gemm_ncubed"].path)
     inner = kernel.loops["inner"]

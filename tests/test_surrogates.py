@@ -140,6 +140,33 @@ def test_structure_proxies_follow_the_builtin_estimator():
     assert features["ff_late_address"][2] == 31 * 32
 
 
+def test_port_proxies_follow_the_busiest_bank():
+    kernel = read_kernel(resolve_kernel("stencil3d").path)
+    piped = {"loop_row.pipeline": "on", "loop_row.ii": 1}
+    configs = [{**piped, "orig.partition": "cyclic", "orig.factor": 64},
+               {**piped, "loop_row.unroll": 7, "loop_col.unroll": 30, "orig.partition": "block", "orig.factor": 32}]
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame(configs, dtype=object))
+    estimates = [Estimator(kernel, directives(kernel, Configuration.of(c)), get_target("xc7z020"), 10.0).run()
+                 for c in configs]
+    # orig[i-1], orig[i] and orig[i+1] are 512 apart: one bank of 64 holds all three (II 2); in blocks of 512
+    # (loops counted from 1), the 7 copies' centres and row and column neighbours share one bank (35 reads)
+    assert [next(l.ii for l in e.loops if l.name == "loop_row") for e in estimates] == [2, 18]
+    assert np.exp2(features["loop_row:log2_ii"]) == pytest.approx([2, 18])
+    assert [e.dsp for e in estimates] == [3, 3] == list(features["dsp"])
+
+
+def test_a_carried_chain_registers_results_only_across_a_clock_edge():
+    kernel = read_kernel(resolve_kernel("stencil2d").path)
+    banks = {"filter.partition": "complete", "orig.partition": "cyclic", "orig.factor": 64}
+    configs = [{**banks, "stencil_label4.unroll": 3}, {**banks, "stencil_label3.unroll": 3, "stencil_label4.unroll": 3}]
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame(configs, dtype=object))
+    estimates = [Estimator(kernel, directives(kernel, Configuration.of(c)), get_target("xc7z020"), 10.0).run()
+                 for c in configs]
+    # three chained adds of temp fit in one cycle; nine do not, and six of the nine products wait for the sum
+    assert list(features["ff_chain"]) == [0, 6 * 32]
+    assert features["ff"] == pytest.approx([e.ff for e in estimates], rel=0.05)
+
+
 def test_register_proxies_follow_the_builtin_estimator():
     kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
     piped = {"middle.pipeline": "on", "middle.ii": 1}
