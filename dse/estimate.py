@@ -755,9 +755,7 @@ class _Body:
         node = _Node(op.kind, op, facts)
         if op.kind == "phi" and op.id in carried:
             node.deps.append(carried[op.id])
-        elif op.kind == "phi":  # the first iteration's value comes from before the loop
-            self.depend(node, op.operands)
-        else:
+        else:  # a phi's first iteration takes its value from before the loop
             self.depend(node, op.operands)
             self.depend(node, op.index_operands)
         if facts.index is not None:

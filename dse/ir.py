@@ -185,36 +185,27 @@ class Kernel:
     def loops_of(self, function: str) -> list[Loop]:
         return [loop for loop in self.loops.values() if loop.function == function]
 
-    @functools.cached_property
-    def _loop_of_op(self) -> dict[int, Loop]:
-        return {op.id: loop for loop in self.loops.values() for op in loop.ops}
-
     def index_in_iterations(self, op: Op) -> list[Affine | None] | None:
         """An access's index with each enclosing loop's induction variable ``v`` written as its
         iteration number ``n`` (``v = start + stride * n``) where the loop's start and stride are
         known: banks and dependences follow the iterations, whatever the loop counts in."""
-        loop = self._loop_of_op.get(op.id)
-        if op.index is None or loop is None:
-            return op.index
-        counting = {}
-        for enclosing in reversed([loop, *self.ancestors(loop)]):  # the innermost loop of a name wins
-            if enclosing.induction and enclosing.start is not None and enclosing.stride is not None:
-                counting[enclosing.induction] = enclosing.start, enclosing.stride
-            elif enclosing.induction:
-                counting.pop(enclosing.induction, None)
-        result = []
-        for affine in op.index:
-            if affine is None or not counting.keys() & affine.keys():
-                result.append(affine)
-                continue
-            rewritten = dict(affine)
-            for var, (start, stride) in counting.items():
-                if var in affine:
-                    rewritten[var] = affine[var] * stride
-                    if start:
-                        rewritten[""] = rewritten.get("", 0) + affine[var] * start
-            result.append(rewritten)
-        return result
+        return self._indices_in_iterations.get(op.id, op.index)
+
+    @functools.cached_property
+    def _indices_in_iterations(self) -> dict[int, list[Affine | None]]:
+        """:meth:`index_in_iterations` of every access in a loop, computed once (the IR never changes)."""
+        found = {}
+        for loop in self.loops.values():
+            counting = {}
+            for enclosing in reversed([loop, *self.ancestors(loop)]):  # the innermost loop of a name wins
+                if enclosing.induction and enclosing.start is not None and enclosing.stride is not None:
+                    counting[enclosing.induction] = enclosing.start, enclosing.stride
+                elif enclosing.induction:
+                    counting.pop(enclosing.induction, None)
+            for op in loop.ops:
+                if op.index is not None:
+                    found[op.id] = [_counted(affine, counting) for affine in op.index]
+        return found
 
     def ancestors(self, loop: Loop) -> list[Loop]:
         """The loops that enclose ``loop``, innermost first."""
@@ -223,6 +214,20 @@ class Kernel:
             loop = self.loops[loop.parent]
             found.append(loop)
         return found
+
+
+def _counted(affine: Affine | None, counting: dict[str, tuple[int, int]]) -> Affine | None:
+    """One dimension's index with the variables of ``counting`` (name -> start, stride) replaced
+    by their iteration numbers."""
+    if affine is None or not counting.keys() & affine.keys():
+        return affine
+    rewritten = dict(affine)
+    for var, (start, stride) in counting.items():
+        if var in affine:
+            rewritten[var] = affine[var] * stride
+            if start:
+                rewritten[""] = rewritten.get("", 0) + affine[var] * start
+    return rewritten
 
 
 def array_record(array: Array) -> dict:

@@ -448,21 +448,18 @@ class Structure:
                 waiting = per_clock(lambda c: self._waiting(f, c))
                 body["waiting"] += mult * waiting[:, 0]
                 body["waiting_cycles"] += mult * waiting[:, 1]
-                if f.chain_bits:
-                    body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
-                    link = per_clock(lambda c: self._depth(f, c, *f.chain_step))
-                    body["chain_cycles"] = np.maximum(body["chain_cycles"], np.where(member, chained * link, 0.0))
                 for (own, others, address), bits in f.port_waits.items():
                     if step == 0 or not address:  # addresses fold into constants when unrolled
                         port_waits[r][own, others] += mult * bits
                 depth = per_clock(lambda c: self._depth(f, c))
                 body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
                 if f.chain_step:  # its own iterations chain in a recurrence; a melted loop's, in the body
-                    link = np.ceil(per_clock(lambda c: self._depth(f, c, *f.chain_step)))
-                    if step == 0:
-                        body["recurrence"] = np.maximum(body["recurrence"], np.where(member, unroll[r] * link, 0.0))
-                    else:
-                        body["chain"] = np.maximum(body["chain"], np.where(member, trips[f.chain[0]] * link, 0.0))
+                    link = per_clock(lambda c: self._depth(f, c, *f.chain_step))
+                    body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
+                    body["chain_cycles"] = np.maximum(body["chain_cycles"], np.where(member, chained * link, 0.0))
+                    serial = np.where(member, chained * np.ceil(link), 0.0)  # copies it runs through, one after another
+                    part = "recurrence" if step == 0 else "chain"
+                    body[part] = np.maximum(body[part], serial)
             own = np.where(region[i], copies[i], 0.0)  # copies that compute their own addresses
             sub_loops = np.logical_or.reduce([region[self.position[sub.name]] for sub in self._subtree(f.loop)[1:]]
                                              + [np.zeros(rows, bool)])  # some loop inside stays a loop
@@ -560,18 +557,17 @@ class Structure:
 
     @staticmethod
     def _per_bank(accesses: list, banks: np.ndarray) -> np.ndarray:
-        """Accesses per bank in one cycle of a body, of accesses to one array that differ only in
-        their constant offsets: spread over the banks their copies reach and over the distinct
-        banks of the offsets."""
+        """Accesses in one cycle of a body, of accesses to one array that differ only in their
+        constant offsets: (on the busiest bank, on average). On average they spread over the banks
+        their copies reach and over the distinct banks of the offsets; offsets that share a bank
+        pile up there, its copies spread only over the banks they reach."""
         mults, reached, offsets = (np.stack(part) for part in zip(*accesses))
         ordered = np.sort(offsets, axis=0)
         distinct = ~np.isnan(ordered[0]) + np.sum(np.diff(ordered, axis=0) > 0, axis=0)  # NaN: not in the body
-        spread = mults.sum(axis=0) / np.minimum(banks, reached.max(axis=0) * np.maximum(distinct, 1))
-        # but offsets on one bank pile up there: its copies spread only over the banks they reach
-        share = mults / reached
-        heaviest = np.max(np.where(~np.isnan(offsets), np.sum((offsets[:, None] == offsets[None]) * share[None], axis=1),
-                                   0.0), axis=0)
-        return np.maximum(spread, heaviest), spread
+        average = mults.sum(axis=0) / np.minimum(banks, reached.max(axis=0) * np.maximum(distinct, 1))
+        same_bank = np.sum((offsets[:, None] == offsets[None]) * (mults / reached)[None], axis=1)
+        busiest = np.max(np.where(np.isnan(offsets), 0.0, same_bank), axis=0)
+        return np.maximum(average, busiest), average
 
     def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
         """An array's banks and elements per bank, as the partition directives make them."""
