@@ -90,18 +90,19 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         left, right = self.pair_positions_
         return np.hstack([base, base[:, left] * base[:, right]])
 
-    def encode(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
-        """Each base column (before interactions) of ``X``."""
+    def encode(self, X: pd.DataFrame | Columns, shared: dict | None = None) -> dict[str, np.ndarray]:
+        """Each base column (before interactions) of ``X``. ``shared`` keeps the structural
+        features of ``X`` for other encoders of the same kernel."""
         knobs = columns_of(X, self.knobs)
         columns: dict[str, np.ndarray] = {}
+        features = self._structural(knobs, {} if shared is None else shared) if self.kernel is not None else {}
         if self.kernel is not None and self.structure is not None:
-            features = self.structure_.features(knobs)
             return {f"kernel:{name}": features[name] for name in
                     (features if self.structure == "all" else self.structure)}
         for knob, log in self.numeric_.items():
             values = numbers(knobs[knob])
             active = ~np.isnan(values)
-            values = np.nan_to_num(values, nan=1.0 if log else 0.0)
+            values = np.where(active, values, 1.0 if log else 0.0)
             columns[f"{knob}:log2" if log else knob] = np.log2(np.maximum(values, 1e-9)) if log else values
             if knob in self.sometimes_inactive_:
                 columns[f"{knob}:active"] = active.astype(float)
@@ -112,10 +113,16 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
             factors = {c: float(found.group(1)) for c in categories if (found := _FACTOR.search(c))}
             if factors:
                 columns[f"{knob}:factor_log2"] = np.log2([factors.get(t, 1.0) for t in text])
-        if self.kernel is not None:
-            for name, values in self.structure_.features(knobs).items():
-                columns[f"kernel:{name}"] = values
+        for name, values in features.items():
+            columns[f"kernel:{name}"] = values
         return columns
+
+    def _structural(self, knobs: dict[str, np.ndarray], shared: dict) -> dict[str, np.ndarray]:
+        """The structural features of ``knobs``, kept in ``shared`` under this kernel's structure."""
+        key = ("structure", id(self.structure_), tuple(self.knobs))
+        if key not in shared:
+            shared[key] = self.structure_.features(knobs)
+        return shared[key]
 
     def _pairs(self, columns: dict[str, np.ndarray]) -> list[tuple[str, str]]:
         groups = _knob_groups(self.knobs, self.kernel)

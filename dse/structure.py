@@ -68,7 +68,16 @@ def row_count(table: pd.DataFrame | Columns) -> int:
 
 def numbers(values: np.ndarray) -> np.ndarray:
     """Values as floats; empty or not a number: NaN."""
-    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+    try:
+        return np.asarray(values, dtype=float)  # the common case, many times faster than pandas
+    except (TypeError, ValueError):
+        return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+
+
+def numbers_or(values: np.ndarray, default: float) -> np.ndarray:
+    """Values as floats; ``default`` where empty or not a number."""
+    values = numbers(values)
+    return np.where(np.isnan(values), default, values)
 
 
 def texts(values: np.ndarray, empty: str) -> np.ndarray:
@@ -367,7 +376,7 @@ class Structure:
         return {name: table[:, j] for j, name in enumerate(self._names)}
 
     def _features(self, columns: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
-        number = lambda knob, default: (np.nan_to_num(numbers(columns[knob]), nan=default) if knob in columns
+        number = lambda knob, default: (numbers_or(columns[knob], default) if knob in columns
                                         else np.full(rows, float(default)))
         text = lambda knob, default: texts(columns[knob], default) if knob in columns else np.full(rows, default)
         clock = number("clock.period_ns", DEFAULT_CLOCK_NS)

@@ -103,7 +103,7 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         if encoded is None:
             encoded = {}
         if key not in encoded:
-            encoded[key] = self.encoder_.base_matrix(self.encoder_.encode(self._features(X)), row_count(X))
+            encoded[key] = self.encoder_.base_matrix(self.encoder_.encode(self._features(X), encoded), row_count(X))
         base = encoded[key]
         if self.model in ("bayes", "ard"):  # the posterior's spread needs every feature
             return self.regressor_.predict(self.scaler_.transform(self.encoder_.expand(base)), return_std=True)
@@ -282,9 +282,9 @@ class GuidedSurrogate(RegressorMixin, BaseEstimator):
         self.guide_ = clone(self.guide).fit(X, y)
         return self
 
-    def _shift(self, X: pd.DataFrame, mean: np.ndarray) -> np.ndarray:
+    def _shift(self, X: pd.DataFrame, mean: np.ndarray, encoded: dict | None = None) -> np.ndarray:
         """How far ``mean`` moves to come within the band around the guide."""
-        return _near(mean, self.guide_.predict(X), self.width) - mean
+        return _near(mean, self.guide_.interval(X, encoded)[0], self.width) - mean
 
     def predict(self, X: pd.DataFrame, return_std: bool = False):
         mean, spread = self.model_.predict(X, return_std=True)
@@ -292,8 +292,9 @@ class GuidedSurrogate(RegressorMixin, BaseEstimator):
         return (mean, spread) if return_std else mean
 
     def interval(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        encoded = {} if encoded is None else encoded
         mean, low, high = self.model_.interval(X, encoded)
-        shift = self._shift(X, mean)
+        shift = self._shift(X, mean, encoded)
         return mean + shift, low + shift, high + shift
 
 
@@ -319,12 +320,12 @@ class SurrogateModel:
         if unknown:
             raise DseError(f"unknown knob '{unknown[0]}'{did_you_mean(unknown[0], self.knobs)}; "
                            f"the model knows {', '.join(self.knobs)}")
-        given = columns_of(frame)
+        given = dict(zip(frame.columns, frame.to_numpy(dtype=object).T))  # one conversion, not one per column
         columns = {}
         for knob, values in self.knobs.items():
             columns[knob] = given.get(knob, np.full(len(frame), None if None in values else values[0], dtype=object))
             known = {str(v) for v in values}
-            for value in pd.unique(columns[knob]):  # each distinct value once
+            for value in set(columns[knob].tolist()):  # each distinct value once
                 if not pd.isna(value) and knob_text(value) not in known:
                     raise DseError(f"{knob}={value}: not a value the model was trained on "
                                    f"({', '.join(sorted(known - {'None'}))})")
