@@ -277,7 +277,8 @@ class Estimator:
     # ----- memories ----------------------------------------------------------------------------
     def _items(self, region: Loop | Function, folding: bool) -> list:
         """A region's live operations and its sub-loops, in program order (folded address
-        arithmetic left out when ``folding``)."""
+        arithmetic left out when ``folding``): by id, not by line (an expression may span lines,
+        and a select that merges branches has none)."""
         key = (region.name, isinstance(region, Loop), folding)
         if key not in self._region_items:
             if isinstance(region, Loop):
@@ -285,7 +286,7 @@ class Estimator:
             else:
                 loops = [loop for loop in self.kernel.loops_of(region.name) if loop.parent is None]
             ops = [op for op in region.ops if op.id in self.live and not (folding and op.id in self.foldable)]
-            self._region_items[key] = sorted([*ops, *loops], key=lambda item: (item.line, isinstance(item, Loop)))
+            self._region_items[key] = sorted([*ops, *loops], key=lambda item: item.order if isinstance(item, Loop) else item.id)
         return self._region_items[key]
 
     def _banking(self, array: Array | None) -> tuple[int, int, int]:

@@ -499,6 +499,7 @@ class _FunctionLowering:
         loop.induction = control.iv if control else None
         if isinstance(node, c_ast.For) and node.init is not None:
             self.statement(node.init, region, parent)
+        loop.order = next(self.module.ids)
 
         carried = sorted(_assigned_names(node) - ({control.iv} if control else set()))
         for var in carried:

@@ -121,6 +121,7 @@ class Loop(Region):
     children: list[str] = field(default_factory=list)
     start: int | None = None  # the induction variable's first value and stride, when the same on every entry
     stride: int | None = None
+    order: int = 0  # its place in program order among operation ids: it runs after the ops with lower ids
 
     @property
     def carried_scalars(self) -> list[str]:

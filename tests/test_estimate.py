@@ -145,3 +145,15 @@ def test_a_sum_carried_through_fully_unrolled_loops_is_one_chain():
     assert loop(result, "stencil_label2").depth == 6
     # 213, not 149: a sum that crosses an edge on its way through a loop's phi is registered too
     assert result.ff == 213
+
+
+def test_operations_are_scheduled_in_program_order_not_by_line():
+    kernel = read_kernel(resolve_kernel("viterbi").path)
+    space = Space.load(Path(__file__).parents[1] / "pragmas" / "viterbi.toml")
+    result = estimate(kernel, space, L_prev_state__pipeline="on", L_prev_state__ii=1, L_prev_state__unroll=7)
+    # p's sum spans two source lines and min_p's select (which merges the if) has none: ordered by line,
+    # each copy's select came before its compare and read the previous copy's, so the seven compare-and-
+    # select links of min_p fell apart and the ports of llike set II 4 with 4 double adders (12 DSP)
+    prev = loop(result, "L_prev_state")
+    assert (prev.ii, prev.limited_by, prev.depth) == (7, "recurrence on min_p", 19)
+    assert result.dsp == 6  # 14 adds in 7 cycles: 2 double adders of 3 DSP
