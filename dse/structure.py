@@ -101,7 +101,7 @@ class _LoopFacts:
     chain_bits: int = 0  # bits of results that wait for a scalar carried from the previous iteration
     late_address_bits: int = 0  # addresses of accesses that wait for a sub-loop's result (registered then)
     value_bits: int = 0  # bits of the values its operations produce (registers when they cross a cycle)
-    accesses: list = field(default_factory=list)  # (array, per-dimension affine index or None) of each load and store
+    accesses: list = field(default_factory=list)  # (array, per-dimension affine index or None, a load) of each access
     loaded: list = field(default_factory=list)  # (array, index, arrays it waits for) of each load
     chain_step: tuple[int, int] | None = None  # (phi, op it is carried from) of a scalar carried between iterations
     updates: list = field(default_factory=list)  # (store, load, index) of read-modify-writes of one element
@@ -264,7 +264,7 @@ class Structure:
                     facts.late_address_bits += sum(made[o] for o in op.index_operands if o in addresses)
                 if op.array in self.partitionable:
                     index = self.kernel.index_in_iterations(op) or [None]  # one object: placements look it up
-                    facts.accesses.append((op.array, index))
+                    facts.accesses.append((op.array, index, op.kind == "load"))
                     if op.kind == "load":
                         facts.loaded.append((op.array, index, feeders[op.id]))
             elif op.kind == "phi" and op.carried_from is not None:
@@ -290,16 +290,18 @@ class Structure:
                 facts.plain += (operator.lut, operator.ff, operator.dsp)
         return facts
 
-    def _finish(self, facts: _LoopFacts, clock_ns: float, source: int | None = None) -> dict[int, float]:
+    def _finish(self, facts: _LoopFacts, clock_ns: float, source: int | None = None, folded: bool = True
+                ) -> dict[int, float]:
         """When each of a loop's own operations (one iteration) finishes, in cycles, started as
-        soon as its inputs are ready; with ``source``, only those reached from op ``source``."""
+        soon as its inputs are ready; with ``source``, only those reached from op ``source``.
+        ``folded``: address arithmetic takes no time (the loop is unrolled into constants)."""
         usable = self.target.usable_ns(clock_ns)
         finish: dict[int, float] = {}
         for op in facts.loop.ops:  # program order: operands come first
             inputs = [finish[o] for o in (*op.operands, *op.index_operands) if o in finish]
             if source is not None and op.id != source and not inputs:
                 continue  # not reached from the source
-            operator = self._operator(op)
+            operator = self._operator(op, folded)
             if op.kind in ("load", "store"):
                 took = 1.0
             elif operator is None:
@@ -311,24 +313,24 @@ class Structure:
             finish[op.id] = max(inputs, default=0.0) + took
         return finish
 
-    def _depth(self, facts: _LoopFacts, clock_ns: float, source: int | None = None, sink: int | None = None
-               ) -> float:
+    def _depth(self, facts: _LoopFacts, clock_ns: float, source: int | None = None, sink: int | None = None,
+               folded: bool = True) -> float:
         """Cycles of the longest dependence path through one iteration of a loop's own
-        operations, or of the path from op ``source`` to op ``sink``."""
-        key = (clock_ns, source, sink)
+        operations, or of the path from op ``source`` to op ``sink``; ``folded`` as in :meth:`_finish`."""
+        key = (clock_ns, source, sink, folded)
         if key not in facts.depth:
-            finish = self._finish(facts, clock_ns, source)
+            finish = self._finish(facts, clock_ns, source, folded)
             facts.depth[key] = finish.get(sink, 0.0) if sink is not None else max(finish.values(), default=0.0)
         return facts.depth[key]
 
-    def _waiting(self, facts: _LoopFacts, clock_ns: float) -> tuple[float, float]:
+    def _waiting(self, facts: _LoopFacts, clock_ns: float, folded: bool = True) -> tuple[float, float]:
         """Bits of the operator results of one iteration that are registered, because one of their
         uses is a clock edge or more after they are made (each made as late as its first use
         allows; loaded values stay in the memory's output register), and those bits times the
         cycles they live."""
-        key = (clock_ns, "waiting")
+        key = (clock_ns, "waiting", folded)
         if key not in facts.depth:
-            finish = self._finish(facts, clock_ns)
+            finish = self._finish(facts, clock_ns, folded=folded)
             first: dict[int, float] = {}
             last: dict[int, float] = {}
             for op in facts.loop.ops:
@@ -339,7 +341,7 @@ class Structure:
             bits = bit_cycles = 0.0
             for op in facts.loop.ops:
                 made = math.floor(finish.get(op.id, 0.0))
-                if op.id in last and math.floor(last[op.id]) > made and self._operator(op) is not None:
+                if op.id in last and math.floor(last[op.id]) > made and self._operator(op, folded) is not None:
                     lifetime = math.floor(last[op.id]) - max(math.floor(first[op.id]) - 1, made)
                     bits += type_bits(op.type)
                     bit_cycles += type_bits(op.type) * lifetime
@@ -423,6 +425,7 @@ class Structure:
                     continue
                 mult = np.where(member, mult, 0.0)
                 body = held[r]
+                folded = step > 0  # a loop unrolled in full: its addresses are constants
                 chained = unroll[r] if step == 0 else trips[f.chain[0]]  # copies a carried scalar runs through
                 cores = [*f.cores.items(), *(((key, frozenset(), 0), count) for key, count in f.address_cores.items()
                                              if step == 0)]  # a loop's own addresses, unless it is unrolled
@@ -436,34 +439,34 @@ class Structure:
                 inductions = [loops[level].loop.induction for level in levels]
                 for store, load, index in f.updates:  # copies that update one element wait for each other
                     serial = [c for c, induction in zip(counts, inductions) if not any(a.get(induction) for a in index)]
-                    path = per_clock(lambda c: self._depth(f, c, load.id, store.id))
+                    path = per_clock(lambda c: self._depth(f, c, load.id, store.id, folded))
                     waits = np.prod(serial, axis=0) * path if serial else 0.0
                     body["chain"] = np.maximum(body["chain"], np.where(member, waits, 0.0))
                     if not any(a.get(inductions[-1]) for a in index):  # the same element every iteration
                         body["recurrence"] = np.maximum(body["recurrence"], np.where(member, waits, 0.0))
                 unknown = [(loops[r].loop.induction, unroll[r], iterations[r] - 1),
                            *((loops[a].loop.induction, np.ones(rows), trips[a] - 1) for a in f.chain[step + 1:])]
-                placements = {id(index): partitions[array].placement(index, unknown) for array, index in f.accesses}
+                placements = {id(index): partitions[array].placement(index, unknown) for array, index, _ in f.accesses}
                 for array, index, fed_by in f.loaded:  # loads whose bank is known only at run time
                     muxed[r][array, fed_by] += np.where(placements[id(index)][1], 0.0, mult)
-                for array, index in f.accesses:  # copies, the banks they reach, the bank of the constant part
+                for array, index, load in f.accesses:  # copies, the banks they reach, the bank of the constant part
                     placed, _ = placements[id(index)]
                     reached = np.where(placed, partitions[array].reached(index, inductions, counts), 1.0)
                     offset = np.where(placed, partitions[array].offset_bank(index), 0.0)
                     pattern = tuple(sorted((k, v) for a in index if a for k, v in a.items() if k))
                     accesses[r][array, pattern].append((mult, np.where(member, reached, 1.0),
-                                                        np.where(member, offset, np.nan)))
+                                                        np.where(member, offset, np.nan), load))
                 body["bits"] += mult * f.value_bits
-                waiting = per_clock(lambda c: self._waiting(f, c))
+                waiting = per_clock(lambda c: self._waiting(f, c, folded))
                 body["waiting"] += mult * waiting[:, 0]
                 body["waiting_cycles"] += mult * waiting[:, 1]
                 for (own, others, address), bits in f.port_waits.items():
                     if step == 0 or not address:  # addresses fold into constants when unrolled
                         port_waits[r][own, others] += mult * bits
-                depth = per_clock(lambda c: self._depth(f, c))
+                depth = per_clock(lambda c: self._depth(f, c, folded=folded))
                 body["depth"] = np.maximum(body["depth"], np.where(member, depth, 0.0))
                 if f.chain_step:  # its own iterations chain in a recurrence; a melted loop's, in the body
-                    link = per_clock(lambda c: self._depth(f, c, *f.chain_step))
+                    link = per_clock(lambda c: self._depth(f, c, *f.chain_step, folded))
                     body["chained"] += np.where(chained > 1, mult * f.chain_bits * (chained - 1) / chained, 0.0)
                     body["chain_cycles"] = np.maximum(body["chain_cycles"], np.where(member, chained * link, 0.0))
                     serial = np.where(member, chained * np.ceil(link), 0.0)  # copies it runs through, one after another
@@ -481,14 +484,19 @@ class Structure:
             chain_registers = (zeros() for _ in range(9))
         for i, f in enumerate(loops):
             body = held[i]
-            per_bank, on_average = defaultdict(zeros), defaultdict(zeros)  # on the busiest bank; on average
+            # accesses on the busiest bank, and loads (what feeds operators) where their spans meet most
+            per_bank, patterns = defaultdict(zeros), defaultdict(list)
             for (array, _), each in accesses[i].items():
-                busiest, average = self._per_bank(each, banks[array])
+                busiest, *span = self._per_bank(each, banks[array])
                 per_bank[array] += busiest
-                on_average[array] += average
-            cycles = lambda counts: {array: np.where(words[array] > 1, np.ceil(count / PORTS_PER_BANK), 1.0)
-                                     for array, count in counts.items()}
-            port_cycles, feed_cycles = cycles(per_bank), cycles(on_average)
+                loads = [access for access in each if access[3]]
+                if loads:
+                    patterns[array].append(span if len(loads) == len(each) else self._per_bank(loads, banks[array])[1:])
+            on_average = {array: self._densest(spans, banks[array]) for array, spans in patterns.items()}
+            cycles = lambda counts, whole: {
+                array: np.where(words[array] > 1, np.maximum(1.0, whole(count / PORTS_PER_BANK)), 1.0)
+                for array, count in counts.items()}
+            port_cycles, feed_cycles = cycles(per_bank, np.ceil), cycles(on_average, lambda c: c)  # a pace, not a count
             ports = np.max([*port_cycles.values(), np.ones(rows)], axis=0)
             interval[i] = np.where(is_pipeline[i], np.maximum.reduce([number(f"{f.loop.name}.ii", 1), ports,
                                                                       body["recurrence"]]), 1.0)
@@ -565,18 +573,28 @@ class Structure:
         return features
 
     @staticmethod
-    def _per_bank(accesses: list, banks: np.ndarray) -> np.ndarray:
-        """Accesses in one cycle of a body, of accesses to one array that differ only in their
-        constant offsets: (on the busiest bank, on average). On average they spread over the banks
-        their copies reach and over the distinct banks of the offsets; offsets that share a bank
-        pile up there, its copies spread only over the banks they reach."""
-        mults, reached, offsets = (np.stack(part) for part in zip(*accesses))
+    def _per_bank(accesses: list, banks: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Of accesses to one array in a body that differ only in their constant offsets: those on
+        the busiest bank; and on average, those per bank over the span of banks they spread over
+        (the banks their copies reach times the distinct banks of the offsets), its first bank and
+        its length. Offsets that share a bank pile up there, its copies spread only over the banks
+        they reach."""
+        mults, reached, offsets = (np.stack(part) for part in list(zip(*accesses))[:3])
         ordered = np.sort(offsets, axis=0)
         distinct = ~np.isnan(ordered[0]) + np.sum(np.diff(ordered, axis=0) > 0, axis=0)  # NaN: not in the body
-        average = mults.sum(axis=0) / np.minimum(banks, reached.max(axis=0) * np.maximum(distinct, 1))
+        spread = np.minimum(banks, reached.max(axis=0) * np.maximum(distinct, 1))
+        average = mults.sum(axis=0) / spread
         same_bank = np.sum((offsets[:, None] == offsets[None]) * (mults / reached)[None], axis=1)
         busiest = np.max(np.where(np.isnan(offsets), 0.0, same_bank), axis=0)
-        return np.maximum(average, busiest), average
+        return np.maximum(average, busiest), average, np.nan_to_num(ordered[0]), spread
+
+    @staticmethod
+    def _densest(spans: list, banks: np.ndarray) -> np.ndarray:
+        """Accesses per bank where the spans of several access patterns to one array overlap most
+        (each span: accesses per bank, first bank, banks, wrapping round): a pattern that reaches
+        every bank and one that stays on one add up only on that one."""
+        return np.max([sum(density * (np.mod(bank - first, np.maximum(banks, 1)) < length)
+                           for density, first, length in spans) for _, bank, _ in spans], axis=0)
 
     def _partition(self, name: str, scheme: np.ndarray, factor: np.ndarray, dim: np.ndarray) -> _Partition:
         """An array's banks and elements per bank, as the partition directives make them."""

@@ -155,6 +155,27 @@ def test_port_proxies_follow_the_busiest_bank():
     assert [e.dsp for e in estimates] == [3, 3] == list(features["dsp"])
 
 
+def test_loads_pace_operators_where_the_banks_of_their_patterns_meet():
+    kernel = read_kernel(resolve_kernel("viterbi").path)
+    config = {"L_prev_state.unroll": 63, "llike.partition": "complete", "llike.dim": 2,
+              "transition.partition": "block", "transition.factor": 64}
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame([config], dtype=object))
+    estimate = Estimator(kernel, directives(kernel, Configuration.of(config)), get_target("xc7z020"), 10.0).run()
+    # the 63 copies read llike and transition on 63 banks each, beside one read of llike[t-1][0] and the store
+    # of llike[t][curr] at the end: every first add starts at once (64 double adders of 3 DSP), where adding
+    # up the patterns' loads per bank (3, two cycles) halved them
+    assert estimate.dsp == 192 == features["dsp"][0]
+
+
+def test_a_loops_own_address_arithmetic_lengthens_it_unless_unrolled():
+    kernel = read_kernel(resolve_kernel("stencil3d").path)
+    structure = Structure(kernel, get_target("xc7z020"))
+    loop_row = next(f for f in structure.loops if f.loop.name == "loop_row")
+    # INDX(k, j, i) = k + 16 * (j + 32 * i) before each of the seven loads: constants once unrolled
+    assert structure._depth(loop_row, 10.0) == pytest.approx(4.282, abs=1e-3)
+    assert structure._depth(loop_row, 10.0, folded=False) == pytest.approx(5.351, abs=1e-3)
+
+
 def test_a_carried_chain_registers_results_only_across_a_clock_edge():
     kernel = read_kernel(resolve_kernel("stencil2d").path)
     banks = {"filter.partition": "complete", "orig.partition": "cyclic", "orig.factor": 64}
