@@ -97,6 +97,7 @@ class _LoopFacts:
     address_cores: Counter = field(default_factory=Counter)  # address arithmetic: hardware unless unrolled
     address_plain: np.ndarray = field(default_factory=lambda: np.zeros(3))
     address_bits: int = 0
+    inner_arrays: frozenset = frozenset()  # arrays the loops inside it access
     port_waits: Counter = field(default_factory=Counter)  # (own arrays, others, address?) -> bits waiting for others
     chain_bits: int = 0  # bits of results that wait for a scalar carried from the previous iteration
     late_address_bits: int = 0  # addresses of accesses that wait for a sub-loop's result (registered then)
@@ -233,6 +234,7 @@ class Structure:
     def _loop_facts(self, loop: Loop, chain: list[int]) -> _LoopFacts:
         facts = _LoopFacts(loop, chain, loop.trip_count or 1)
         inner = {op.id for sub in self._subtree(loop)[1:] for op in sub.ops}
+        facts.inner_arrays = frozenset(op.array for sub in self._subtree(loop)[1:] for op in sub.ops if op.array)
         addresses: set[int] = set()
         loaded = {(op.array, repr(op.index)): op for op in loop.ops if op.kind == "load" and op.index}
         feeders: dict[int, frozenset] = {}  # op -> arrays whose loads it waits for; CARRIED: a carried scalar
@@ -416,6 +418,8 @@ class Structure:
         plain = [zeros() for _ in range(3)]
         address_registers, late_registers = zeros(), zeros()
         for i, f in enumerate(loops):
+            sub_loops = np.logical_or.reduce([region[self.position[sub.name]] for sub in self._subtree(f.loop)[1:]]
+                                             + [np.zeros(rows, bool)])  # some loop inside stays a loop
             inside = np.ones(rows, bool)  # every level below the candidate region is fully unrolled
             multiplier = np.ones(rows)
             for step, r in enumerate(f.chain):
@@ -434,6 +438,8 @@ class Structure:
                     group[0] += mult * count
                     if CARRIED in fed_by:
                         group[1] = np.maximum(group[1], np.where(member, chained, 0.0))
+                    if step == 0 and fed_by & f.inner_arrays:  # its loads wait for the loops of the copies before
+                        group[1] = np.maximum(group[1], np.where(member & sub_loops, unroll[r], 0.0))
                 levels = f.chain[:step + 1]
                 counts = [trips[level] for level in levels[:-1]] + [unroll[r]]
                 inductions = [loops[level].loop.induction for level in levels]
@@ -473,8 +479,6 @@ class Structure:
                     part = "recurrence" if step == 0 else "chain"
                     body[part] = np.maximum(body[part], serial)
             own = np.where(region[i], copies[i], 0.0)  # copies that compute their own addresses
-            sub_loops = np.logical_or.reduce([region[self.position[sub.name]] for sub in self._subtree(f.loop)[1:]]
-                                             + [np.zeros(rows, bool)])  # some loop inside stays a loop
             address_registers += own * f.address_bits
             late_registers += own * np.where(sub_loops, f.late_address_bits, 0.0)
             for part in range(3):

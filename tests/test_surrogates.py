@@ -167,6 +167,15 @@ def test_loads_pace_operators_where_the_banks_of_their_patterns_meet():
     assert estimate.dsp == 192 == features["dsp"][0]
 
 
+def test_copies_whose_loads_follow_a_sub_loop_of_the_copy_before_do_not_start_together():
+    kernel = read_kernel(resolve_kernel("viterbi").path)
+    config = {"L_curr_state.unroll": 2, "L_prev_state.pipeline": "on", "L_prev_state.ii": 4}
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame([config], dtype=object))
+    estimate = Estimator(kernel, directives(kernel, Configuration.of(config)), get_target("xc7z020"), 10.0).run()
+    # the second copy reads llike after the first copy's L_prev_state has read it: one double adder
+    assert estimate.dsp == 3 == features["dsp"][0]
+
+
 def test_a_loops_own_address_arithmetic_lengthens_it_unless_unrolled():
     kernel = read_kernel(resolve_kernel("stencil3d").path)
     structure = Structure(kernel, get_target("xc7z020"))
