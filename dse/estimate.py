@@ -286,7 +286,8 @@ class Estimator:
             else:
                 loops = [loop for loop in self.kernel.loops_of(region.name) if loop.parent is None]
             ops = [op for op in region.ops if op.id in self.live and not (folding and op.id in self.foldable)]
-            self._region_items[key] = sorted([*ops, *loops], key=lambda item: item.order if isinstance(item, Loop) else item.id)
+            self._region_items[key] = sorted([*ops, *loops],
+                                             key=lambda item: item.order if isinstance(item, Loop) else item.id)
         return self._region_items[key]
 
     def _banking(self, array: Array | None) -> tuple[int, int, int]:

@@ -36,6 +36,11 @@ PREDICT_CHUNK = 20_000
 Z90 = 1.6448536269514722
 """Half-width of a central 90% interval, in standard deviations."""
 
+MODEL_FORMAT = "2"
+"""The shape of what a model file pickles (surrogates, encoders, the kernel's structure): raised
+whenever it changes, so that a file from before is refused with one line instead of failing
+inside a prediction."""
+
 
 class LinearSurrogate(RegressorMixin, BaseEstimator):
     """A linear model of one metric over encoded knobs.
@@ -364,7 +369,7 @@ class SurrogateModel:
         mismatched = {k: v for k, v in library_versions().items() if model.versions.get(k) != v}
         if mismatched:
             name, now = next(iter(mismatched.items()))
-            raise DseError(f"{path}: trained with {name} {model.versions.get(name)}, this is {name} {now}; "
+            raise DseError(f"{path}: trained with {name} {model.versions.get(name, 'unknown')}, this is {name} {now}; "
                            f"train it again")
         return model
 
@@ -403,8 +408,8 @@ def library_versions() -> dict[str, str]:
     import sklearn
 
     from . import __version__
-    return {"hls-dse": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
+    return {"hls-dse": __version__, "model format": MODEL_FORMAT, "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "python": platform.python_version()}
 
 
 def knob_schema(frame: pd.DataFrame, knobs: list[str]) -> dict[str, list]:

@@ -289,6 +289,11 @@ def test_model_file_errors(run_cli, tmp_path, sweep):
     model.save(tmp_path / "old.joblib")
     code, _, err = run_cli("predict", "--model", tmp_path / "old.joblib", "--set", "inner.unroll=4")
     assert code == 2 and "trained with scikit-learn 0.1" in err and err.count("\n") == 1
+    del model.versions["model format"]  # a file from before its pickled internals last changed shape
+    model.versions["scikit-learn"] = SurrogateModel.load(model_file).versions["scikit-learn"]
+    model.save(tmp_path / "older.joblib")
+    code, _, err = run_cli("predict", "--model", tmp_path / "older.joblib", "--set", "inner.unroll=4")
+    assert code == 2 and "trained with model format unknown, this is model format 2" in err
     (tmp_path / "bad.joblib").write_text("not a model")
     code, _, err = run_cli("predict", "--model", tmp_path / "bad.joblib", "--set", "inner.unroll=4")
     assert code == 2 and "not a model file written by dse train" in err
