@@ -325,7 +325,7 @@ class SurrogateModel:
         if unknown:
             raise DseError(f"unknown knob '{unknown[0]}'{did_you_mean(unknown[0], self.knobs)}; "
                            f"the model knows {', '.join(self.knobs)}")
-        given = dict(zip(frame.columns, frame.to_numpy(dtype=object).T))  # one conversion, not one per column
+        given = columns_of(frame)
         columns = {}
         for knob, values in self.knobs.items():
             columns[knob] = given.get(knob, np.full(len(frame), None if None in values else values[0], dtype=object))
