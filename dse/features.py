@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .ir import Kernel
-from .structure import Columns, Structure, columns_of, numbers, row_count, texts
+from .structure import PROXY_ONLY, Columns, Structure, columns_of, numbers, row_count, texts
 from .targets import DEFAULT_TARGET, get_target
 
 _FACTOR = re.compile(r"factor\s*=\s*(\d+)")
@@ -30,7 +30,8 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
     acting on the same loop nest or array (all pairs when no kernel is given).
     ``kernel``: the kernel's IR, for structural features (:mod:`dse.structure`, costed on
     ``target``) and for grouping knobs by nest. ``structure``: None, the knobs' columns (and
-    every structural feature, with a kernel); ``"all"``, every structural feature alone; a
+    the structural features, with a kernel; all but :data:`~dse.structure.PROXY_ONLY`);
+    ``"all"``, those structural features alone; a
     tuple of names, those structural features alone (the proxies of one metric: few, and
     linear in what the tool builds)."""
 
@@ -96,9 +97,10 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
         knobs = columns_of(X, self.knobs)
         columns: dict[str, np.ndarray] = {}
         features = self._structural(knobs, {} if shared is None else shared) if self.kernel is not None else {}
+        general = [name for name in features if name not in PROXY_ONLY]
         if self.kernel is not None and self.structure is not None:
             return {f"kernel:{name}": features[name] for name in
-                    (features if self.structure == "all" else self.structure)}
+                    (general if self.structure == "all" else self.structure)}
         for knob, log in self.numeric_.items():
             values = numbers(knobs[knob])
             active = ~np.isnan(values)
@@ -113,8 +115,8 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
             factors = {c: float(found.group(1)) for c in categories if (found := _FACTOR.search(c))}
             if factors:
                 columns[f"{knob}:factor_log2"] = np.log2([factors.get(t, 1.0) for t in text])
-        for name, values in features.items():
-            columns[f"kernel:{name}"] = values
+        for name in general:
+            columns[f"kernel:{name}"] = features[name]
         return columns
 
     def _structural(self, knobs: dict[str, np.ndarray], shared: dict) -> dict[str, np.ndarray]:

@@ -43,11 +43,15 @@ PROXIES: dict[str, tuple[str, ...]] = {
     "ii": ("latency",),  # the top function's interval: its latency and one
     "lut": ("lut", "lut_cores", "lut_plain", "lut_mux", "lut_memory", "states", "counters"),
     "ff": ("ff", "ff_cores", "ff_plain", "ff_memory", "states", "counters", "ff_registers", "ff_pipeline",
-           "ff_waiting", "ff_ports", "ff_chain", "ff_address", "ff_late_address"),
+           "ff_waiting", "ff_ports", "ff_chain", "ff_chain_backlog", "ff_address", "ff_late_address"),
     "dsp": ("dsp",),
     "bram": ("bram",),
 }
-"""Per metric, its structural proxy and the parts it sums (what a linear model weighs)."""
+"""Per metric, its structural proxy and the parts a linear model weighs: those it sums, and for
+FF the backlog of results waiting for a carried chain, whose scale only the data tells."""
+
+PROXY_ONLY = frozenset({"ff_chain_backlog"})
+"""Parts only their metric's proxy model weighs: not structural features of their own."""
 
 Columns = Mapping[str, np.ndarray]
 """A table as numpy object arrays by column name: element-wise work on a few rows is many
@@ -487,7 +491,7 @@ class Structure:
                 plain[part] += copies[i] * f.plain[part] + own * f.address_plain[part]
         interval, length, units = {}, {}, {key: zeros() for key in self.core_keys}
         mux_lut, read_mux, registers, pipeline_registers, waiting, states, counters, port_registers, \
-            chain_registers = (zeros() for _ in range(9))
+            chain_registers, backlog = (zeros() for _ in range(10))
         for i, f in enumerate(loops):
             body = held[i]
             # accesses on the busiest bank, and loads (what feeds operators) where their spans meet most
@@ -525,11 +529,13 @@ class Structure:
             for key, count in counts.items():  # levels spread over more cycles than the body's depth overlap
                 overlap = (spread[key] > 1) & (spread[key] > body["depth"])
                 started[key] = np.maximum(started[key], np.where(overlap, np.ceil(count / spread[key]), 0.0))
+            most = np.ones(rows)  # the most operators of one kind that start in one cycle
             for key in self.core_keys:
                 count = counts[key]
                 needed = np.where(is_pipeline[i], np.ceil(count / interval[i]), np.minimum(started[key], count))
                 needed = np.where(region[i], needed, 0.0)
                 units[key] = np.maximum(units[key], needed)
+                most = np.maximum(most, needed)
                 shared_by = np.ceil(count / np.maximum(needed, 1.0))
                 mux_lut += instances * needed * self.target.operand_mux_luts(type_bits(key.split(".")[1]), shared_by)
             # every value is registered once; in a pipeline, some live on for up to its length
@@ -541,7 +547,10 @@ class Structure:
             states += np.where(region[i], instances * (length[i] + 1), 0.0)
             # results wait for a carried scalar only if its chain crosses a clock edge: it is long, or ports
             # spread the loads that feed it
-            chain_registers += instances * np.where((body["chain_cycles"] >= 1) | (ports > 1), body["chained"], 0.0)
+            chained = instances * np.where((body["chain_cycles"] >= 1) | (ports > 1), body["chained"], 0.0)
+            chain_registers += chained
+            # the more operators start together, the more results reach the chain before it can take them
+            backlog += chained * np.log2(most)
             for (own, others), bits in port_waits[i].items():  # the others' loads come later
                 port_registers += instances * np.where(waits_for(others) > waits_for(own), bits, 0.0)
             counters += np.where(region[i], instances * np.ceil(np.log2(1 + iterations[i])), 0.0)
@@ -576,6 +585,7 @@ class Structure:
         for name, total in totals.items():
             features[name] = total
             features[f"log2_{name}"] = np.log2(1 + total)
+        features["ff_chain_backlog"] = backlog
         return features
 
     @staticmethod

@@ -2,6 +2,7 @@
 model file, and the train/predict commands."""
 
 import json
+import math
 import pickle
 import random
 
@@ -196,6 +197,22 @@ def test_a_carried_chain_registers_results_only_across_a_clock_edge():
     assert list(features["ff_chain"]) == [0, 6 * 32]
     assert features["ff"] == pytest.approx([e.ff for e in estimates], rel=0.05)
 
+
+def test_a_carried_chain_backs_up_the_more_operators_feed_it_at_once():
+    kernel = read_kernel(resolve_kernel("stencil2d").path)
+    flat = {"orig.partition": "cyclic", "orig.factor": 64, "sol.partition": "block", "sol.factor": 62,
+            "stencil_label2.unroll": 62, "stencil_label3.unroll": 3, "stencil_label4.unroll": 3,
+            "stencil_label4.pipeline": "on"}
+    configs = [{**flat, "filter.partition": kind, "filter.factor": 4} for kind in ("block", "cyclic")]
+    features = Structure(kernel, get_target("xc7z020")).features(pd.DataFrame(configs, dtype=object))
+    estimates = [Estimator(kernel, directives(kernel, Configuration.of(c)), get_target("xc7z020"), 10.0).run()
+                 for c in configs]
+    # the 9 taps on 3 of 4 block banks, or on all 4 cyclic ones: the more taps are read at once, the more
+    # multipliers start together (the builtin flow binds 8 and 10; the proxy counts 6 and 8) and the more
+    # products wait for their running sums
+    assert [e.dsp for e in estimates] == [24, 30] and [e.ff for e in estimates] == [13961, 18601]
+    assert features["ff_chain"][0] == features["ff_chain"][1] == 62 * 6 * 32
+    assert features["ff_chain_backlog"] == pytest.approx([62 * 6 * 32 * math.log2(6), 62 * 6 * 32 * math.log2(8)])
 
 def test_register_proxies_follow_the_builtin_estimator():
     kernel = read_kernel(resolve_kernel("gemm_ncubed").path)
