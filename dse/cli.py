@@ -476,7 +476,9 @@ Find the best directive sets with few runs. A searcher proposes configurations (
 lhs, or bayes: the predictor's Bayesian ridge surrogates with expected improvement of random
 scalarisations, times the probability of meeting the constraints); halving and bayes-halving
 add asynchronous successive halving over the backend's fidelities (e.g. vitis csynth -> syn ->
-impl: many candidates at the cheap stage, the best 1/eta promoted). Every run is stored in --db
+impl: many candidates at the cheap stage, the best 1/eta promoted; --brackets B > 1 runs
+asynchronous Hyperband, whose B brackets start new candidates at the first B stages, in case the
+cheapest stage ranks designs poorly). Every run is stored in --db
 as a trial of the study (--study, default KERNEL-STRATEGY-sSEED): run the same command again
 and an interrupted search resumes, or a larger --budget continues it. --budget counts runs of
 the most expensive fidelity; a cheaper one costs its share.
@@ -530,7 +532,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
                           fidelity=rungs[-1], target=args.target)
     search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
-                    make_scheduler(args.strategy, rungs, goals, args.eta), goals, budget, point, warm)
+                    make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets), goals, budget, point, warm)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
         store.open_study(name, settings)
         with _progress(f"{name} {backend.name}/{'→'.join(rungs)}", budget) as (advance, _):
@@ -781,6 +783,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="flow stage, or for halving the stages cheapest first (default: the backend's "
                                  "cheapest; for halving all of them)")
     search_cmd.add_argument("--eta", type=int, default=3, help="successive halving keeps the best 1/eta (default 3)")
+    search_cmd.add_argument("--brackets", type=int, default=1, metavar="B",
+                            help="halving: Hyperband brackets, entering at the first B fidelities (default 1: ASHA)")
     search_cmd.add_argument("--study", metavar="NAME", help="study name (default: KERNEL-STRATEGY-sSEED)")
     search_cmd.add_argument("--time-limit", type=float, metavar="S",
                             help="stop proposing after S seconds (running points finish)")

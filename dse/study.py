@@ -39,8 +39,8 @@ def make_searcher(strategy: str, space: Space, seed: int, planned: int, goals: G
     return SEARCHERS["random" if strategy == "halving" else strategy](space, seed, planned)
 
 
-def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int) -> Scheduler:
-    return AshaScheduler(rungs, goals, eta) if strategy.endswith("halving") else FifoScheduler(rungs)
+def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int, brackets: int = 1) -> Scheduler:
+    return AshaScheduler(rungs, goals, eta, brackets) if strategy.endswith("halving") else FifoScheduler(rungs)
 
 
 def observation(config: Configuration, status: str, metrics: dict, goals: Goals) -> Observation:
@@ -61,7 +61,8 @@ class SearchSummary:
 class Search:
     """One study. ``point``: the fields every design point shares (kernel, source, target,
     clock…) except ``config`` and ``fidelity``; ``budget`` is in runs of the top rung (a cheaper
-    fidelity costs its share); ``warm``: observations from elsewhere the searcher learns from."""
+    fidelity costs its share; the search ends where its next run would pass it); ``warm``:
+    observations from elsewhere the searcher learns from."""
 
     name: str
     space: Space
@@ -135,14 +136,13 @@ class _State:
         job = search.scheduler.promotion(self.results, self.taken)
         if job is not None:
             return job
-        excluded = {h for h, rung in self.taken if rung == search.scheduler.entry}
-        proposed = search.searcher.ask(1, self._history(), excluded)
-        return Job(proposed[0], search.scheduler.entry) if proposed else None
+        proposed = search.searcher.ask(1, self._history(), {h for h, _ in self.taken})
+        return Job(proposed[0], search.scheduler.start(self.taken)) if proposed else None
 
     def tasks(self, version: str, timeout, workdir, started: float, time_limit, summary: SearchSummary, progress):
         """Tasks until the budget is committed (what runs counts as spent) or nothing is left."""
         search = self.search
-        while self.spent + sum(cost for _, cost in self.running.values()) < search.budget - 1e-9:
+        while (committed := self.spent + sum(cost for _, cost in self.running.values())) < search.budget - 1e-9:
             if time_limit is not None and time.monotonic() - started > time_limit:
                 return
             job = self._next_job()
@@ -152,11 +152,12 @@ class _State:
             clock = job.config.as_dict().get("clock.period_ns", search.point["clock_ns"])
             point = DesignPoint(config=job.config, fidelity=fidelity, **{**search.point, "clock_ns": float(clock)})
             key = point.key(search.backend.name, version)
-            self.taken.add((job.config.hash, job.rung))
-            cost = search.cost(job.rung)
             known = next(self.store.rows(key=key), None)
+            cost = 0.0 if known is not None and known["status"] in FREE else search.cost(job.rung)
+            if committed + cost > search.budget + 1e-9:  # the next job does not fit in what is left
+                return
+            self.taken.add((job.config.hash, job.rung))
             if known is not None:  # run before: a trial at no expense of time
-                cost = 0.0 if known["status"] in FREE else cost
                 self.store.add_trial(search.name, key, fidelity, cost)
                 self._record(job.config, job.rung, known["status"], known["metrics"], cost)
                 summary.reused += 1

@@ -181,6 +181,30 @@ def test_asha_promotes_the_best_third_of_each_rung():
         AshaScheduler(("replay",), goals)
 
 
+
+def test_hyperband_brackets_start_at_their_rungs_and_promote_among_their_own():
+    goals = Goals.parse("latency_cycles,area")
+    hyperband = AshaScheduler(("csynth", "syn", "impl"), goals, eta=3, brackets=2)
+    # per configuration entering at syn, (3^2 / 3) / (3 / 2) = 2 enter at csynth
+    assert hyperband.shares == [3.0, 1.5]
+    taken, starts = set(), []
+    for i in range(6):
+        starts.append(hyperband.start(taken))
+        taken.add((Configuration.of({"i": i}).hash, starts[-1]))
+    assert starts == [0, 0, 1, 0, 0, 1]
+    # at syn: three promoted from csynth (bracket 0) and three that entered there (bracket 1)
+    syn = [_observation(i, latency, area) for i, (latency, area) in
+           enumerate([(10, 10), (20, 20), (30, 30), (40, 40), (50, 50), (60, 60)])]
+    taken = {(o.config.hash, 1) for o in syn} | {(o.config.hash, 0) for o in syn[:3]}
+    first = hyperband.promotion({1: syn}, taken)
+    assert first.rung == 2 and first.config.as_dict() == {"i": 0}
+    taken.add((first.config.hash, 2))
+    # the best of bracket 1, although design 1 of bracket 0 is better
+    assert hyperband.promotion({1: syn}, taken).config.as_dict() == {"i": 3}
+    with pytest.raises(DseError, match="between 1 and the number of fidelities"):
+        AshaScheduler(("csynth", "impl"), goals, brackets=3)
+
+
 def _two_fidelity_table(path: Path) -> Path:
     """csynth ranks designs like impl, at a tenth of the run time."""
     rows = []
@@ -213,6 +237,25 @@ def test_halving_runs_cheap_rung_first_and_promotes(tmp_path):
     assert fidelities.index("impl") == 3  # due as soon as 3 csynth results exist
     first_three = [t["config"]["a"] for t in trials[:3]]
     assert promoted["config"]["a"] in first_three
+
+
+
+def test_hyperband_search_spends_no_more_than_its_budget(tmp_path):
+    backend = get_backend("replay", table=_two_fidelity_table(tmp_path / "t.csv"), knobs=["a"])
+    goals = Goals.parse("latency_cycles,lut")
+    space = backend.space("t")
+    with Store(tmp_path / "s.sqlite") as store, LocalExecutor(1) as executor:
+        search = Search("hb", space, backend, make_searcher("halving", space, 0, 3, goals, None),
+                        make_scheduler("halving", backend.fidelities, goals, 3, brackets=2), goals, 3.0,
+                        dict(kernel="t", source="t.csv", source_hash="h", top=None, include_dirs=(), defines=(),
+                             target="xczu7ev", clock_ns=10.0))
+        summary = search.run(store, executor)
+        trials = store.trials("hb")
+    # new configurations enter at csynth, impl, csynth, csynth (shares 1.5 : 1); then the best of the three
+    # csynth results is promoted (2.3 spent); the next new one would enter at impl and pass 3.0
+    assert [t["fidelity"] for t in trials] == ["csynth", "impl", "csynth", "csynth", "impl"]
+    assert summary.spent == pytest.approx(2.3)
+    assert trials[4]["config"] in [t["config"] for t in trials[:4] if t["fidelity"] == "csynth"]
 
 
 # ----- studies ------------------------------------------------------------------------------
@@ -301,6 +344,8 @@ def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
     (("search", "x", "--backend", "replay"), "needs --table"),
     (("search", "gemm_ncubed", "--constraint", "lut=3"), "write METRIC<=VALUE"),
     (("search", "gemm_ncubed", "--strategy", "halving"), "at least two fidelities"),
+    (("search", "gemm_ncubed", "--strategy", "halving", "--backend", "replay", "--table", MD_KNN,
+      "--fidelity", "replay,replay", "--brackets", "3"), "--brackets must be between 1 and the number of fidelities (2)"),
     (("recommend", "--db", "missing.sqlite"), "no such database"),
 ])
 def test_cli_search_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):
