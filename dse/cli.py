@@ -222,7 +222,8 @@ def _flow(args: argparse.Namespace, fidelities) -> tuple[Kernel, Space, Backend,
 
 
 def _check_counts(args: argparse.Namespace) -> None:
-    for name, value in (("--budget", args.budget), ("--jobs", args.jobs)):
+    for name, value in (("--budget", args.budget), ("--jobs", args.jobs),
+                        ("--max-concurrent", getattr(args, "max_concurrent", None))):
         if value is not None and value < 1:
             raise DseError(f"{name} must be at least 1")
 
@@ -537,6 +538,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         store.open_study(name, settings)
         with _progress(f"{name} {backend.name}/{'→'.join(rungs)}", budget) as (advance, _):
             summary = search.run(store, executor, timeout=args.timeout, time_limit=args.time_limit,
+                                 max_concurrent=args.max_concurrent,
                                  workdir=args.workdir or f"{Path(args.db).with_suffix('')}.runs",
                                  progress=lambda spent, result: advance(result, spent))
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
@@ -783,6 +785,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="flow stage, or for halving the stages cheapest first (default: the backend's "
                                  "cheapest; for halving all of them)")
     search_cmd.add_argument("--eta", type=int, default=3, help="successive halving keeps the best 1/eta (default 3)")
+    search_cmd.add_argument("--max-concurrent", type=int, metavar="N",
+                            help="at most N runs at once (default: one per worker); fewer let each proposal "
+                                 "learn from more results")
     search_cmd.add_argument("--brackets", type=int, default=1, metavar="B",
                             help="halving: Hyperband brackets, entering at the first B fidelities (default 1: ASHA)")
     search_cmd.add_argument("--study", metavar="NAME", help="study name (default: KERNEL-STRATEGY-sSEED)")

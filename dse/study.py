@@ -78,18 +78,21 @@ class Search:
         return self.backend.cost(self.scheduler.rungs[rung]) / self.backend.cost(self.scheduler.rungs[-1])
 
     def run(self, store: Store, executor: Executor, timeout: float | None = None, workdir: str | None = None,
-            time_limit: float | None = None, progress: Callable[[float, Result], None] | None = None
-            ) -> SearchSummary:
+            time_limit: float | None = None, progress: Callable[[float, Result], None] | None = None,
+            max_concurrent: int | None = None) -> SearchSummary:
+        """Runs until the budget is spent, nothing is left to propose or ``time_limit`` (seconds)
+        passes; at most ``max_concurrent`` runs at once (default: one per worker)."""
         started = time.monotonic()
         state = _State(self, store)
         summary = SearchSummary(0, 0, 0, 0.0)
         version = self.backend.version()
+        window = min(executor.jobs, max_concurrent or executor.jobs)
         while state.spent < self.budget - 1e-9:
             if time_limit is not None and time.monotonic() - started > time_limit:
                 break
             before = state.count
             tasks = state.tasks(version, timeout, workdir, started, time_limit, summary, progress)
-            for task, result in executor.map_unordered(evaluate, tasks, window=executor.jobs):
+            for task, result in executor.map_unordered(evaluate, tasks, window=window):
                 state.finish(task, result)
                 summary.ran += 1
                 summary.statuses[result.status] = summary.statuses.get(result.status, 0) + 1

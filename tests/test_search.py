@@ -34,14 +34,14 @@ def replay_point(config: Configuration, backend, fidelity: str | None = None) ->
 
 
 def replay_search(backend, strategy: str, budget: float, store: Store, seed: int = 0, name: str = "s",
-                  progress=None):
+                  progress=None, jobs: int = 1, max_concurrent: int | None = None):
     space = backend.space("study")
     search = Search(name, space, backend, make_searcher(strategy, space, seed, int(budget), GOALS, None),
                     make_scheduler(strategy, backend.fidelities, GOALS, 3), GOALS, budget,
                     dict(kernel="study", source=str(backend.table), source_hash="h", top=None, include_dirs=(),
                          defines=(), target="xczu7ev", clock_ns=10.0))
-    with LocalExecutor(1) as executor:
-        return search.run(store, executor, progress=progress)
+    with LocalExecutor(jobs) as executor:
+        return search.run(store, executor, progress=progress, max_concurrent=max_concurrent)
 
 
 # ----- replay -------------------------------------------------------------------------------
@@ -277,6 +277,17 @@ def test_search_spends_its_budget_and_resumes_after_a_kill(tmp_path):
     assert len({json.dumps(t["config"], sort_keys=True) for t in trials}) == 12
 
 
+def test_one_run_at_a_time_on_two_workers_proposes_as_one_worker_does(tmp_path):
+    backend = get_backend("replay", table=MD_KNN)
+    proposed = {}
+    for name, jobs, at_once in (("one", 1, None), ("two", 2, 1), ("both", 2, None)):
+        with Store(tmp_path / f"{name}.sqlite") as store:  # apart: results in a store are reused, never run
+            replay_search(backend, "bayes", 10, store, name=name, jobs=jobs, max_concurrent=at_once)
+            proposed[name] = [t["config"] for t in store.trials(name)]
+    # each proposal learns from every result before it, as with one worker; two at once do not
+    assert proposed["two"] == proposed["one"] and proposed["both"] != proposed["one"]
+
+
 def test_results_in_the_store_are_reused_and_unknown_configurations_cost_nothing(tmp_path):
     table = tmp_path / "t.csv"
     pd.DataFrame([{"a": a, "b": b, "latency_cycles": a * 10 + b, "util_lut": 10 - a} for a in range(4)
@@ -344,6 +355,7 @@ def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
     (("search", "x", "--backend", "replay"), "needs --table"),
     (("search", "gemm_ncubed", "--constraint", "lut=3"), "write METRIC<=VALUE"),
     (("search", "gemm_ncubed", "--strategy", "halving"), "at least two fidelities"),
+    (("search", "gemm_ncubed", "--max-concurrent", "0"), "--max-concurrent must be at least 1"),
     (("search", "gemm_ncubed", "--strategy", "halving", "--backend", "replay", "--table", MD_KNN,
       "--fidelity", "replay,replay", "--brackets", "3"), "--brackets must be between 1 and the number of fidelities (2)"),
     (("recommend", "--db", "missing.sqlite"), "no such database"),
