@@ -474,8 +474,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 SEARCH_HELP = """\
 Find the best directive sets with few runs. A searcher proposes configurations (random, grid,
-lhs, or bayes: the predictor's Bayesian ridge surrogates with expected improvement of random
-scalarisations, times the probability of meeting the constraints); halving and bayes-halving
+lhs, or bayes: the predictor's Bayesian ridge surrogates with expected hypervolume improvement
+for two objectives, or expected improvement of random scalarisations for more, times the
+probability of meeting the constraints); halving and bayes-halving
 add asynchronous successive halving over the backend's fidelities (e.g. vitis csynth -> syn ->
 impl: many candidates at the cheap stage, the best 1/eta promoted; --brackets B > 1 runs
 asynchronous Hyperband, whose B brackets start new candidates at the first B stages, in case the

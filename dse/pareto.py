@@ -7,6 +7,8 @@ reference one.
   of the rest, …), the order in which successive halving promotes under several objectives.
 * :func:`adrs`: the average distance from a reference set: for each reference design, the
   smallest over found designs of the largest relative excess over the objectives; averaged.
+* :func:`hypervolume_improvement`: the area a new design adds to what a front dominates (two
+  objectives), which the Bayesian searcher expects over its posterior.
 """
 
 from __future__ import annotations
@@ -51,3 +53,20 @@ def adrs(reference: np.ndarray, found: np.ndarray) -> float:
         return float("inf")
     excess = np.maximum(0.0, (found[None, :, :] - reference[:, None, :]) / reference[:, None, :])
     return float(excess.max(axis=2).min(axis=1).mean())
+
+
+def hypervolume_improvement(points: np.ndarray, front: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """For each of ``points`` (… × 2), the area it dominates within ``reference`` (a point every
+    design of interest beats) that no design of ``front`` (n × 2) dominates. The area the front
+    leaves free is a staircase: above the first design's latency nothing is dominated, and past
+    each design's first objective the second must beat that design's."""
+    front = np.asarray(front, dtype=float)
+    front = front[pareto_mask(front)] if len(front) else front.reshape(0, 2)
+    front = front[np.argsort(front[:, 0])]  # first objective up, second down
+    starts = np.concatenate([[-np.inf], front[:, 0]])
+    ends = np.concatenate([front[:, 0], [np.inf]])
+    ceilings = np.minimum(np.concatenate([[reference[1]], front[:, 1]]), reference[1])
+    points = np.asarray(points, dtype=float)[..., None, :]  # one column per step of the staircase
+    widths = np.minimum(ends, reference[0]) - np.maximum(starts, points[..., 0])
+    heights = ceilings - points[..., 1]
+    return np.sum(np.maximum(widths, 0.0) * np.maximum(heights, 0.0), axis=-1)

@@ -21,7 +21,7 @@ from threadpoolctl import ThreadpoolController
 from .errors import DseError
 from .ir import Kernel
 from .objectives import Goals
-from .pareto import pareto_mask
+from .pareto import hypervolume_improvement, pareto_mask
 from .space import Configuration, Space
 from .structure import Columns
 
@@ -35,6 +35,9 @@ MAX_FEATURES = 400
 THOMPSON = 3
 """Every THOMPSON-th proposal takes the best of one posterior sample (Thompson sampling)
 instead of the expected improvement, which alone can settle on one part of the front."""
+EHVI_MARGIN = 0.1
+"""The hypervolume's reference point lies this share of the observed range beyond the worst
+design observed in each objective, so that the ends of the front add volume too."""
 CORNERS = 0.3
 """Dirichlet concentration of the scalarisation weights: below 1, weights near one objective
 alone are frequent, so the ends of the front (the fastest designs, the smallest) are sought too."""
@@ -162,20 +165,23 @@ class BayesSearcher(Searcher):
     (and the kernel's structural features when the kernel is known), refitted on every ask;
     ``interactions`` None: with interactions while they stay few (:data:`MAX_FEATURES`).
     Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
-    the best designs found (the whole space when it is small). Each proposal of a batch draws
-    its own random weights over the objectives and takes the candidate with the largest
-    expected improvement of their augmented Chebyshev scalarisation (estimated from posterior
-    samples), times the probability that it fits the constraints."""
+    the best designs found (the whole space when it is small). With ``acquisition`` "ehvi" and
+    two objectives, a proposal is the candidate with the largest expected hypervolume
+    improvement over the observed front (estimated from posterior samples; the proposals of a
+    batch before it count as on the front, at their predicted values); otherwise each proposal
+    draws its own random weights over the objectives and takes the largest expected improvement
+    of their augmented Chebyshev scalarisation. Either is weighed by the probability that the
+    candidate fits the constraints."""
 
     name = "bayes"
 
     def __init__(self, space: Space, seed: int = 0, planned: int = 100, goals: Goals | None = None,
                  kernel: Kernel | None = None, initial: int | None = None, pool: int = 600, samples: int = 32,
-                 interactions: bool | None = None):
+                 interactions: bool | None = None, acquisition: str = "ehvi"):
         super().__init__(space, seed, planned)
         self.goals = goals or Goals(("latency_cycles", "area"))
         self.kernel, self.initial, self.pool, self.samples = kernel, initial, pool, samples
-        self.interactions = interactions
+        self.interactions, self.acquisition = interactions, acquisition
         self.knobs = list(space.knobs)
         self._draws: list[Configuration] | None = None
         self._neighbours: dict[str, list[Configuration]] = {}
@@ -212,6 +218,9 @@ class BayesSearcher(Searcher):
             scalar = lambda z: (weights * z).max(axis=-1) + 0.05 * (weights * z).sum(axis=-1)
             if feasible.any() and (len(history) + len(chosen)) % THOMPSON == THOMPSON - 1:
                 score = -scalar(draws[0]) * fits  # one posterior draw: explores where the model is unsure
+            elif feasible.any() and self.acquisition == "ehvi" and mean.shape[1] == 2:
+                front = np.vstack([(observed[feasible] - low) / span, (mean[chosen] - low) / span])
+                score = hypervolume_improvement(draws, front, np.full(2, 1 + EHVI_MARGIN)).mean(axis=0) * fits
             elif feasible.any():
                 best = scalar((observed[feasible] - low) / span).min()
                 score = np.maximum(0.0, best - scalar(draws)).mean(axis=0) * fits

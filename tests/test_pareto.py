@@ -1,8 +1,9 @@
 """Pareto sets, non-dominated fronts and ADRS on small cases worked by hand."""
 
 import numpy as np
+import pytest
 
-from dse.pareto import adrs, nondominated_ranks, pareto_mask
+from dse.pareto import adrs, hypervolume_improvement, nondominated_ranks, pareto_mask
 
 # (latency, area): b dominates d (better in both), a/b/c trade off, e equals c
 DESIGNS = np.array([[1, 9], [2, 4], [5, 2], [3, 6], [5, 2], [8, 8]])
@@ -25,3 +26,14 @@ def test_adrs_is_the_mean_worst_relative_excess():
     # (2.2, 4) instead: 10% over for (2, 4); (1, 9) takes 120%; (5, 2) still 100%
     assert np.isclose(adrs(reference, np.array([[2.2, 4.0], [8.0, 8.0]])), (1.2 + 0.1 + 1.0) / 3)
     assert adrs(reference, np.zeros((0, 2))) == float("inf")
+
+
+def test_hypervolume_improvement_is_the_area_a_design_adds_to_the_front():
+    front = np.array([[1, 3], [2, 2], [3, 1], [3, 3]])  # (3, 3) is dominated: it adds nothing
+    reference = np.array([4, 4])
+    points = np.array([[0, 0], [2.5, 1.5], [1.5, 1.5], [1, 3], [5, 0]])
+    # the front dominates 1 + 2 + 3 = 6 of the 4 x 4 box; (2.5, 1.5) adds 0.5 x 0.5 beside (2, 2) and (3, 1);
+    # (1.5, 1.5) adds 0.5 x 1.5 + 1 x 0.5; a design on the front or beyond the reference point adds nothing
+    assert hypervolume_improvement(points, front, reference) == pytest.approx([10, 0.25, 1.25, 0, 0])
+    # against an empty front, the whole box a design dominates; samples × candidates keep their shape
+    assert hypervolume_improvement(np.array([[[2, 2]], [[3, 0]]]), np.empty((0, 2)), reference).tolist() == [[4], [4]]
