@@ -476,14 +476,14 @@ SEARCH_HELP = """\
 Find the best directive sets with few runs. A searcher proposes configurations (random, grid,
 lhs, or bayes: the predictor's Bayesian ridge surrogates with expected hypervolume improvement
 for two objectives, or expected improvement of random scalarisations for more, times the
-probability of meeting the constraints); halving and bayes-halving
-add asynchronous successive halving over the backend's fidelities (e.g. vitis csynth -> syn ->
-impl: many candidates at the cheap stage, the best 1/eta promoted; --brackets B > 1 runs
-asynchronous Hyperband, whose B brackets start new candidates at the first B stages, in case the
-cheapest stage ranks designs poorly). Every run is stored in --db
-as a trial of the study (--study, default KERNEL-STRATEGY-sSEED): run the same command again
-and an interrupted search resumes, or a larger --budget continues it. --budget counts runs of
-the most expensive fidelity; a cheaper one costs its share.
+probability of meeting the constraints); halving and bayes-halving add asynchronous successive
+halving over the backend's fidelities (e.g. vitis csynth -> syn -> impl: many candidates at the
+cheap stage, the best 1/eta promoted; --brackets B > 1 runs asynchronous Hyperband, whose B
+brackets start new candidates at the first B stages, in case the cheapest stage ranks designs
+poorly). Every run is stored in --db as a trial of the study (--study, default
+KERNEL-STRATEGY-sSEED): run the same command again and an interrupted search resumes, or a
+larger --budget continues it. --budget counts runs of the most expensive fidelity; a cheaper
+one costs its share, and the search ends where its next run would pass the budget.
 
 With --backend replay --table F.csv, results come from a recorded table (knob columns first,
 or --knobs) and KERNEL only names the study; a configuration the table lacks costs nothing.

@@ -58,8 +58,8 @@ def adrs(reference: np.ndarray, found: np.ndarray) -> float:
 def hypervolume_improvement(points: np.ndarray, front: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """For each of ``points`` (… × 2), the area it dominates within ``reference`` (a point every
     design of interest beats) that no design of ``front`` (n × 2) dominates. The area the front
-    leaves free is a staircase: above the first design's latency nothing is dominated, and past
-    each design's first objective the second must beat that design's."""
+    leaves free is a staircase: below the front's least first objective nothing is dominated,
+    and past each front design's first objective the second must beat that design's."""
     front = np.asarray(front, dtype=float)
     front = front[pareto_mask(front)] if len(front) else front.reshape(0, 2)
     front = front[np.argsort(front[:, 0])]  # first objective up, second down

@@ -168,10 +168,10 @@ class BayesSearcher(Searcher):
     the best designs found (the whole space when it is small). With ``acquisition`` "ehvi" and
     two objectives, a proposal is the candidate with the largest expected hypervolume
     improvement over the observed front (estimated from posterior samples; the proposals of a
-    batch before it count as on the front, at their predicted values); otherwise each proposal
-    draws its own random weights over the objectives and takes the largest expected improvement
-    of their augmented Chebyshev scalarisation. Either is weighed by the probability that the
-    candidate fits the constraints."""
+    batch before it count as on the front, at their predicted values); otherwise (or with
+    "chebyshev") each proposal draws its own random weights over the objectives and takes the
+    largest expected improvement of their augmented Chebyshev scalarisation. Either is weighed
+    by the probability that the candidate fits the constraints."""
 
     name = "bayes"
 
