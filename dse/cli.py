@@ -472,6 +472,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_ETA, DEFAULT_BRACKETS = 3, 1
+"""Successive halving keeps the best third; one bracket is ASHA."""
+
 SEARCH_HELP = """\
 Find the best directive sets with few runs. A searcher proposes configurations (random, grid,
 lhs, or bayes: the predictor's Bayesian ridge surrogates with expected hypervolume improvement
@@ -529,6 +532,10 @@ def cmd_search(args: argparse.Namespace) -> int:
                 "target": args.target, "fidelities": list(rungs), "objectives": list(goals.objectives),
                 "constraints": [limit.text for limit in goals.limits], "strategy": args.strategy, "seed": args.seed,
                 "budget": budget, "space": str(Path(args.space).resolve()) if args.space else None}
+    if args.strategy.endswith("halving"):  # kept when not the default, so that studies stored before resume
+        settings.update({setting: value for setting, value, default in (("eta", args.eta, DEFAULT_ETA),
+                                                                        ("brackets", args.brackets, DEFAULT_BRACKETS))
+                         if value != default})
     warm = []
     if args.warm_start:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
@@ -785,11 +792,12 @@ def build_parser() -> argparse.ArgumentParser:
     search_cmd.add_argument("--fidelity", metavar="F[,F...]",
                             help="flow stage, or for halving the stages cheapest first (default: the backend's "
                                  "cheapest; for halving all of them)")
-    search_cmd.add_argument("--eta", type=int, default=3, help="successive halving keeps the best 1/eta (default 3)")
+    search_cmd.add_argument("--eta", type=int, default=DEFAULT_ETA,
+                            help=f"successive halving keeps the best 1/eta (default {DEFAULT_ETA})")
     search_cmd.add_argument("--max-concurrent", type=int, metavar="N",
                             help="at most N runs at once (default: one per worker); fewer let each proposal "
                                  "learn from more results")
-    search_cmd.add_argument("--brackets", type=int, default=1, metavar="B",
+    search_cmd.add_argument("--brackets", type=int, default=DEFAULT_BRACKETS, metavar="B",
                             help="halving: Hyperband brackets, entering at the first B fidelities (default 1: ASHA)")
     search_cmd.add_argument("--study", metavar="NAME", help="study name (default: KERNEL-STRATEGY-sSEED)")
     search_cmd.add_argument("--time-limit", type=float, metavar="S",

@@ -122,17 +122,20 @@ class Store:
 
     def open_study(self, name: str, settings: dict) -> dict:
         """The study's settings: created with ``settings``, or those it was created with; a study
-        whose settings differ in anything but ``budget`` cannot be continued with these."""
+        whose settings differ in anything but ``budget`` cannot be continued with these (a setting
+        one side lacks counts as its default)."""
         row = self.connection.execute("SELECT settings FROM studies WHERE name = ?", [name]).fetchone()
         if row is None:
             with self.connection:
                 self.connection.execute("INSERT INTO studies VALUES (?, ?, ?)", [name, json.dumps(settings), time.time()])
             return settings
         stored = json.loads(row[0])
-        for field, value in settings.items():
-            if field != "budget" and stored.get(field) != value:
-                raise DseError(f"{self.path}: study '{name}' was run with {field} = {stored.get(field)!r}, not "
-                               f"{value!r}; continue it with the same settings or name another (--study)")
+        shown = lambda value: "the default" if value is None else repr(value)  # a setting left out: the default
+        for field in sorted(set(settings) | set(stored)):
+            if field != "budget" and stored.get(field) != settings.get(field):
+                raise DseError(f"{self.path}: study '{name}' was run with {field} = {shown(stored.get(field))}, not "
+                               f"{shown(settings.get(field))}; continue it with the same settings or name another "
+                               f"(--study)")
         return stored
 
     def studies(self) -> dict[str, dict]:

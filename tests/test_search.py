@@ -306,6 +306,23 @@ def test_a_study_continues_only_with_its_settings(tmp_path):
         assert store.open_study("x", {"strategy": "bayes", "budget": 20}) == {"strategy": "bayes", "budget": 10}
         with pytest.raises(DseError, match="study 'x' was run with strategy = 'bayes', not 'random'"):
             store.open_study("x", {"strategy": "random", "budget": 10})
+        store.open_study("y", {"strategy": "halving", "brackets": 2, "budget": 5})
+        with pytest.raises(DseError, match="study 'y' was run with brackets = 2, not the default"):
+            store.open_study("y", {"strategy": "halving", "budget": 5})
+        with pytest.raises(DseError, match="study 'x' was run with brackets = the default, not 2"):
+            store.open_study("x", {"strategy": "bayes", "brackets": 2, "budget": 10})
+
+
+def test_cli_halving_study_continues_only_with_its_brackets(run_cli, tmp_path):
+    table, db = _two_fidelity_table(tmp_path / "t.csv"), tmp_path / "s.sqlite"
+    search = ("search", "t", "--backend", "replay", "--table", table, "--knobs", "a", "--strategy", "halving",
+              "--db", db, "--jobs", 1, "--budget", 2)
+    code, _, err = run_cli(*search, "--brackets", 2)
+    assert code == 0, err
+    code, _, err = run_cli(*search)
+    assert code == 2 and "was run with brackets = 2, not the default" in err
+    code, _, err = run_cli(*search, "--brackets", 2)
+    assert code == 0, err
 
 
 # ----- command line -------------------------------------------------------------------------
@@ -357,7 +374,8 @@ def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
     (("search", "gemm_ncubed", "--strategy", "halving"), "at least two fidelities"),
     (("search", "gemm_ncubed", "--max-concurrent", "0"), "--max-concurrent must be at least 1"),
     (("search", "gemm_ncubed", "--strategy", "halving", "--backend", "replay", "--table", MD_KNN,
-      "--fidelity", "replay,replay", "--brackets", "3"), "--brackets must be between 1 and the number of fidelities (2)"),
+      "--fidelity", "replay,replay", "--brackets", "3"),
+     "--brackets must be between 1 and the number of fidelities (2)"),
     (("recommend", "--db", "missing.sqlite"), "no such database"),
 ])
 def test_cli_search_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):
