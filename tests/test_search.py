@@ -181,7 +181,6 @@ def test_asha_promotes_the_best_third_of_each_rung():
         AshaScheduler(("replay",), goals)
 
 
-
 def test_hyperband_brackets_start_at_their_rungs_and_promote_among_their_own():
     goals = Goals.parse("latency_cycles,area")
     hyperband = AshaScheduler(("csynth", "syn", "impl"), goals, eta=3, brackets=2)
@@ -237,7 +236,6 @@ def test_halving_runs_cheap_rung_first_and_promotes(tmp_path):
     assert fidelities.index("impl") == 3  # due as soon as 3 csynth results exist
     first_three = [t["config"]["a"] for t in trials[:3]]
     assert promoted["config"]["a"] in first_three
-
 
 
 def test_hyperband_search_spends_no_more_than_its_budget(tmp_path):
