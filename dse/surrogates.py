@@ -36,7 +36,7 @@ PREDICT_CHUNK = 20_000
 Z90 = 1.6448536269514722
 """Half-width of a central 90% interval, in standard deviations."""
 
-MODEL_FORMAT = "2"
+MODEL_FORMAT = "3"
 """The shape of what a model file pickles (surrogates, encoders, the kernel's structure): raised
 whenever it changes, so that a file from before is refused with one line instead of failing
 inside a prediction."""
@@ -49,15 +49,18 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
     ridge) or ``ard``. ``log_target``: fit log(1 + y), so that effects multiply.
     ``onehot``: encode every knob one-hot (the seed paper's encoding) instead of log2 factors.
     ``interactions``/``kernel``/``target``/``structure``: see :class:`dse.features.KnobEncoder`.
-    ``bounded``: keep predictions near the range seen in training."""
+    ``bounded``: keep predictions near the range seen in training. ``nonnegative``: never
+    predict below 0 a metric that never was in training."""
 
     def __init__(self, knobs: list[str], model: str = "ridge", log_target: bool = True, interactions: bool = False,
                  kernel: Kernel | None = None, onehot: bool = False, bounded: bool = True,
-                 target: str = DEFAULT_TARGET, structure: tuple[str, ...] | str | None = None):
+                 target: str = DEFAULT_TARGET, structure: tuple[str, ...] | str | None = None,
+                 nonnegative: bool = True):
         self.knobs = knobs
         self.structure = structure
         self.target = target
         self.bounded = bounded
+        self.nonnegative = nonnegative
         self.model = model
         self.log_target = log_target
         self.interactions = interactions
@@ -83,6 +86,7 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         self.scaler_ = StandardScaler()
         features = self.scaler_.fit_transform(self.encoder_.fit_transform(table))
         self.range_ = (float(y.min()), float(y.max()))
+        self.floor_ = 0.0 if self.nonnegative and self.range_[0] >= 0 else -np.inf
         target = np.log1p(np.maximum(y, 0)) if self.log_target else y
         self.regressor_ = self._regressor().fit(features, target)
         residuals = target - self.regressor_.predict(features)
@@ -118,15 +122,13 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
         return mean, np.full(len(base), self.sigma_)
 
     def _bounded(self, values: np.ndarray) -> np.ndarray:
-        """With ``bounded``, predictions kept within the training range widened by its span on
-        each side, and not below 0 for a metric that never was (a linear model extrapolates
-        without limit; a metric does not)."""
-        if not self.bounded:
-            return values
-        low, high = self.range_
-        span = high - low
-        floor = max(0.0, low - span) if low >= 0 else low - span
-        return np.clip(values, floor, high + span)
+        """Predictions not below :attr:`floor_`, and with ``bounded``, within the training range
+        widened by its span on each side (a linear model extrapolates without limit; a metric
+        does not)."""
+        if self.bounded:
+            low, high = self.range_
+            values = np.clip(values, low - (high - low), 2 * high - low)
+        return np.maximum(values, self.floor_)
 
     def predict(self, X: pd.DataFrame, return_std: bool = False):
         centre, spread = self._latent(X)
@@ -147,7 +149,7 @@ class LinearSurrogate(RegressorMixin, BaseEstimator):
 
 def baseline(knobs: list[str]) -> LinearSurrogate:
     """The seed paper's model: ordinary least squares on one-hot knobs, raw target."""
-    return LinearSurrogate(knobs, model="ols", log_target=False, onehot=True, bounded=False)
+    return LinearSurrogate(knobs, model="ols", log_target=False, onehot=True, bounded=False, nonnegative=False)
 
 
 def candidates(knobs: list[str], kernel: Kernel | None, target: str = DEFAULT_TARGET,
@@ -293,14 +295,16 @@ class GuidedSurrogate(RegressorMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame, return_std: bool = False):
         mean, spread = self.model_.predict(X, return_std=True)
-        mean = mean + self._shift(X, mean)
+        mean = np.maximum(mean + self._shift(X, mean), self.guide_.floor_)
         return (mean, spread) if return_std else mean
 
     def interval(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, low, high): the model's, moved with its mean into the band, not below the
+        guide's floor."""
         encoded = {} if encoded is None else encoded
         mean, low, high = self.model_.interval(X, encoded)
         shift = self._shift(X, mean, encoded)
-        return mean + shift, low + shift, high + shift
+        return tuple(np.maximum(end + shift, self.guide_.floor_) for end in (mean, low, high))
 
 
 @dataclass

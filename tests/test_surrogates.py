@@ -25,8 +25,8 @@ from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
 from dse.structure import Structure
-from dse.surrogates import (BlendSurrogate, GuidedSurrogate, LinearSurrogate, SurrogateModel, baseline,
-                            candidates, scores)
+from dse.surrogates import (MODEL_FORMAT, BlendSurrogate, GuidedSurrogate, LinearSurrogate, SurrogateModel,
+                            baseline, candidates, scores)
 from dse.targets import get_target
 
 
@@ -245,6 +245,19 @@ def test_proxy_models_predict_beyond_the_training_range(sweep):
         assert np.abs(apart).max() <= np.log(1.5) + 1e-9  # within the band
 
 
+def test_a_metric_never_negative_is_never_predicted_negative():
+    table = pd.DataFrame({"a": [1, 2, 4, 8]})
+    lut = np.array([10.0, 40.0, 160.0, 640.0])  # a straight line in log2(a) falls below 0 at a = 1
+    unbounded = LinearSurrogate(["a"], "ols", log_target=False, bounded=False).fit(table, lut)
+    assert unbounded.predict(table) == pytest.approx([0, 112, 313, 514])
+    assert min(unbounded.interval(table)[1]) == 0
+    assert baseline(["a"]).fit(table, lut).predict(table) == pytest.approx([-89, 112, 313, 514])  # plain OLS
+    guided = GuidedSurrogate(unbounded, unbounded, np.log(1.5)).fit(table, lut)
+    assert min(guided.interval(table)[1]) == 0
+    slack = LinearSurrogate(["a"], "ols", log_target=False, bounded=False).fit(table, lut - 100)  # may be negative
+    assert slack.floor_ == -np.inf and slack.predict(table)[0] < -100
+
+
 def test_surrogate_follows_scikit_learn_rules(sweep):
     table = load_table(sweep)
     frame = table.frame
@@ -310,7 +323,7 @@ def test_model_file_errors(run_cli, tmp_path, sweep):
     model.versions["scikit-learn"] = SurrogateModel.load(model_file).versions["scikit-learn"]
     model.save(tmp_path / "older.joblib")
     code, _, err = run_cli("predict", "--model", tmp_path / "older.joblib", "--set", "inner.unroll=4")
-    assert code == 2 and "trained with model format unknown, this is model format 2" in err
+    assert code == 2 and f"trained with model format unknown, this is model format {MODEL_FORMAT}" in err
     (tmp_path / "bad.joblib").write_text("not a model")
     code, _, err = run_cli("predict", "--model", tmp_path / "bad.joblib", "--set", "inner.unroll=4")
     assert code == 2 and "not a model file written by dse train" in err
