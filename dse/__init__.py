@@ -6,7 +6,7 @@ space (:func:`derive_space`, :meth:`Space.load`), pick configurations
 render them for an HLS tool (:func:`render`); estimate them (:class:`Estimator`),
 keep results (:class:`Store`), load them as tables (:func:`load_table`) and learn
 surrogates from them (:class:`Structure`, :class:`LinearSurrogate`, :class:`BlendSurrogate`,
-:class:`GuidedSurrogate`, :class:`SurrogateModel`).
+:class:`GuidedSurrogate`, :class:`ConformalSurrogate`, :class:`SurrogateModel`).
 """
 
 __version__ = "0.1.0"
@@ -21,7 +21,7 @@ from .space import Configuration, Knob, Space, derive_space
 _LAZY = {  # modules that load scikit-learn or the estimator only when used
     "Estimator": "estimate", "Store": "store", "load_table": "dataset", "KnobEncoder": "features",
     "LinearSurrogate": "surrogates", "BlendSurrogate": "surrogates", "GuidedSurrogate": "surrogates",
-    "SurrogateModel": "surrogates",
+    "ConformalSurrogate": "surrogates", "SurrogateModel": "surrogates",
     "Structure": "structure",
 }
 

@@ -234,14 +234,16 @@ def choose(X: pd.DataFrame, y, knobs: list[str], kernel: Kernel | None = None, f
     margin = np.nanstd(per_fold[top]) / np.sqrt(np.sum(~np.isnan(per_fold[top])))
     close = [name for name in family if np.nanmean(per_fold[name]) >= np.nanmean(per_fold[top]) - margin]
     best = min(close, key=lambda name: (_size(family[name], X), -np.nanmean(per_fold[name])))
-    model = family[best]
+    model, out_of_fold = family[best], predicted[best]
     if "proxy/log" in family and not best.startswith("proxy/"):
         # kept near the proxy: twice as far as its usual misses in cross-validation, and not wildly off
         misses = np.abs(np.log1p(np.maximum(predicted["proxy/log"], 0)) - np.log1p(np.maximum(y, 0)))
         model = GuidedSurrogate(model, family["proxy/log"], 2 * float(np.quantile(misses, 0.95)) + np.log(1.25))
         # its out-of-fold predictions: the chosen model's, kept near the proxy's (same folds)
-        results[f"{best} near proxy"] = scores(y, _near(predicted[best], predicted["proxy/log"], model.width))
+        out_of_fold = _near(predicted[best], predicted["proxy/log"], model.width)
         best = f"{best} near proxy"
+        results[best] = scores(y, out_of_fold)
+    model = ConformalSurrogate.around(model, y, out_of_fold)
     return best, clone(model).fit(X, y), results[best], scores(y, cross_validate(baseline(knobs), X, y, folds))
 
 
@@ -307,13 +309,60 @@ class GuidedSurrogate(RegressorMixin, BaseEstimator):
         return tuple(np.maximum(end + shift, self.guide_.floor_) for end in (mean, low, high))
 
 
+class ConformalSurrogate(RegressorMixin, BaseEstimator):
+    """A surrogate whose 90% interval is set by its errors on rows it did not see (out of fold
+    in cross-validation, as in split-conformal prediction), not by its residuals on the rows it
+    fitted, which are smaller. For a metric never negative the errors are taken on the log1p
+    scale, so the interval is in proportion to the prediction: a raw-target model's constant
+    spread is too wide for small designs and too narrow for large ones. ``half_width``: the
+    errors' 90% quantile; ``relative``: on the log1p scale."""
+
+    def __init__(self, model: LinearSurrogate | BlendSurrogate | GuidedSurrogate, half_width: float,
+                 relative: bool = True):
+        self.model = model
+        self.half_width = half_width
+        self.relative = relative
+
+    @classmethod
+    def around(cls, model, y: np.ndarray, out_of_fold: np.ndarray) -> ConformalSurrogate:
+        """``model`` with the interval its out-of-fold predictions of ``y`` call for."""
+        relative = bool(np.min(y) >= 0)
+        if relative:
+            errors = np.abs(np.log1p(y) - np.log1p(np.maximum(out_of_fold, 0)))
+        else:
+            errors = np.abs(y - out_of_fold)
+        # the finite-sample quantile of split-conformal prediction: at least 90% coverage
+        return cls(model, float(np.quantile(errors, min(1.0, 0.9 * (1 + 1 / len(y))))), relative)
+
+    def fit(self, X: pd.DataFrame, y) -> ConformalSurrogate:
+        self.model_ = clone(self.model).fit(X, y)
+        return self
+
+    def _ends(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not self.relative:
+            return mean - self.half_width, mean + self.half_width
+        centre = np.log1p(np.maximum(mean, 0))
+        return np.maximum(np.expm1(centre - self.half_width), 0.0), np.expm1(centre + self.half_width)
+
+    def predict(self, X: pd.DataFrame, return_std: bool = False):
+        mean = self.model_.predict(X)
+        if not return_std:
+            return mean
+        low, high = self._ends(mean)
+        return mean, (high - low) / (2 * Z90)
+
+    def interval(self, X: pd.DataFrame, encoded: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        mean = self.model_.interval(X, encoded)[0]
+        return (mean, *self._ends(mean))
+
+
 @dataclass
 class SurrogateModel:
     """What ``dse train`` writes: per metric the chosen surrogate and the baseline, with the
     knob schema, the target and the data they were trained on."""
 
     knobs: dict[str, list]  # knob -> values seen in training (None: inactive)
-    surrogates: dict[str, LinearSurrogate | BlendSurrogate]
+    surrogates: dict[str, ConformalSurrogate]
     baselines: dict[str, LinearSurrogate]
     report: dict[str, dict]  # per metric: the chosen model's name, its scores and the baseline's
     target: str | None

@@ -25,8 +25,8 @@ from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
 from dse.store import Store
 from dse.structure import Structure
-from dse.surrogates import (MODEL_FORMAT, BlendSurrogate, GuidedSurrogate, LinearSurrogate, SurrogateModel,
-                            baseline, candidates, scores)
+from dse.surrogates import (MODEL_FORMAT, BlendSurrogate, ConformalSurrogate, GuidedSurrogate, LinearSurrogate,
+                            SurrogateModel, baseline, candidates, scores)
 from dse.targets import get_target
 
 
@@ -256,6 +256,24 @@ def test_a_metric_never_negative_is_never_predicted_negative():
     assert min(guided.interval(table)[1]) == 0
     slack = LinearSurrogate(["a"], "ols", log_target=False, bounded=False).fit(table, lut - 100)  # may be negative
     assert slack.floor_ == -np.inf and slack.predict(table)[0] < -100
+
+
+def test_intervals_come_from_errors_on_rows_the_model_did_not_see():
+    y = np.arange(1.0, 11.0) * 100  # ten designs; out of fold, the model missed each by 10%
+    out_of_fold = y * 1.1
+    wrapped = ConformalSurrogate.around(LinearSurrogate(["a"], "ols", log_target=False), y, out_of_fold)
+    # the 90% x (1 + 1/10) = 99% quantile of |log1p(y) - log1p(1.1 y)|: nearly log(1.1)
+    assert wrapped.relative and wrapped.half_width == pytest.approx(np.quantile(np.log((1 + 1.1 * y) / (1 + y)), 0.99))
+    table = pd.DataFrame({"a": [1, 2, 4, 8]})
+    fitted = clone(wrapped).fit(table, [100.0, 200.0, 300.0, 400.0])  # a straight line in log2(a)
+    mean, low, high = fitted.interval(table)
+    # in proportion to the prediction: the same width on the log1p scale for every design
+    assert mean == pytest.approx([100, 200, 300, 400])
+    assert np.allclose(np.log1p(high) - np.log1p(mean), wrapped.half_width)
+    assert np.allclose(np.log1p(mean) - np.log1p(low), wrapped.half_width)
+    # a metric that may be negative (a slack): an interval of the same width everywhere
+    signed = ConformalSurrogate.around(LinearSurrogate(["a"], "ols", log_target=False), y - 500, y - 500 + 20)
+    assert not signed.relative and signed.half_width == pytest.approx(20)
 
 
 def test_surrogate_follows_scikit_learn_rules(sweep):
