@@ -331,7 +331,7 @@ class ConformalSurrogate(RegressorMixin, BaseEstimator):
             errors = np.abs(np.log1p(y) - np.log1p(np.maximum(out_of_fold, 0)))
         else:
             errors = np.abs(y - out_of_fold)
-        # the finite-sample quantile of split-conformal prediction: at least 90% coverage
+        # with split-conformal prediction's finite-sample correction (cross-validation only approaches it)
         return cls(model, float(np.quantile(errors, min(1.0, 0.9 * (1 + 1 / len(y))))), relative)
 
     def fit(self, X: pd.DataFrame, y) -> ConformalSurrogate:
