@@ -31,6 +31,7 @@ from .recommend import FORMATS, designs, emit, pareto_designs, shown_metrics
 from .render import DIALECTS, render
 from .targets import DEFAULT_TARGET
 from .runner import design_points, run_points
+from .scheduler import DEFAULT_BRACKETS, DEFAULT_ETA
 from .searchers import SEARCHERS
 from .study import STRATEGIES, Search, make_scheduler, make_searcher, warm_start
 from .space import Space, derive_space, split_assignment
@@ -471,9 +472,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     Console().print(out)
     return 0
 
-
-DEFAULT_ETA, DEFAULT_BRACKETS = 3, 1
-"""Successive halving keeps the best third; one bracket is ASHA."""
 
 SEARCH_HELP = """\
 Find the best directive sets with few runs. A searcher proposes configurations (random, grid,

@@ -27,6 +27,9 @@ from .pareto import nondominated_ranks
 from .searchers import Observation
 from .space import Configuration
 
+DEFAULT_ETA, DEFAULT_BRACKETS = 3, 1
+"""Successive halving keeps the best third of each rung; one bracket is ASHA."""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -68,7 +71,8 @@ class AshaScheduler(Scheduler):
     """Asynchronous successive halving over ``rungs`` with reduction factor ``eta``; with
     ``brackets`` > 1, asynchronous Hyperband."""
 
-    def __init__(self, rungs: tuple[str, ...], goals: Goals, eta: int = 3, brackets: int = 1):
+    def __init__(self, rungs: tuple[str, ...], goals: Goals, eta: int = DEFAULT_ETA,
+                 brackets: int = DEFAULT_BRACKETS):
         if len(rungs) < 2:
             raise DseError(f"successive halving needs at least two fidelities; {', '.join(rungs) or 'none'} given "
                            f"(use --strategy random or bayes with this backend)")

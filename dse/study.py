@@ -20,7 +20,7 @@ from .executor import Executor
 from .ir import Kernel
 from .objectives import Goals, metric_value
 from .runner import Task, evaluate
-from .scheduler import AshaScheduler, FifoScheduler, Job, Scheduler
+from .scheduler import DEFAULT_BRACKETS, DEFAULT_ETA, AshaScheduler, FifoScheduler, Job, Scheduler
 from .searchers import SEARCHERS, BayesSearcher, Observation, Searcher
 from .space import Configuration, Space
 from .store import Store
@@ -39,7 +39,8 @@ def make_searcher(strategy: str, space: Space, seed: int, planned: int, goals: G
     return SEARCHERS["random" if strategy == "halving" else strategy](space, seed, planned)
 
 
-def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int, brackets: int = 1) -> Scheduler:
+def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int = DEFAULT_ETA,
+                   brackets: int = DEFAULT_BRACKETS) -> Scheduler:
     return AshaScheduler(rungs, goals, eta, brackets) if strategy.endswith("halving") else FifoScheduler(rungs)
 
 
