@@ -212,6 +212,7 @@ class BayesSearcher(Searcher):
         observed = np.log1p(np.maximum(values, 0))
         low, span = observed.min(axis=0), np.maximum(np.ptp(observed, axis=0), 1e-9)
         draws = (mean + spread * rng.standard_normal((self.samples, *mean.shape)) - low) / span
+        fitting = (observed[feasible] - low) / span  # the designs that fit, on the draws' scale
         chosen: list[int] = []
         for _ in range(min(count, len(candidates))):
             weights = rng.dirichlet(np.full(mean.shape[1], CORNERS))
@@ -219,10 +220,10 @@ class BayesSearcher(Searcher):
             if feasible.any() and (len(history) + len(chosen)) % THOMPSON == THOMPSON - 1:
                 score = -scalar(draws[0]) * fits  # one posterior draw: explores where the model is unsure
             elif feasible.any() and self.acquisition == "ehvi" and mean.shape[1] == 2:
-                front = np.vstack([(observed[feasible] - low) / span, (mean[chosen] - low) / span])
-                score = hypervolume_improvement(draws, front, np.full(2, 1 + EHVI_MARGIN)).mean(axis=0) * fits
+                believed = np.vstack([fitting, (mean[chosen] - low) / span])  # the batch's earlier proposals too
+                score = hypervolume_improvement(draws, believed, np.full(2, 1 + EHVI_MARGIN)).mean(axis=0) * fits
             elif feasible.any():
-                best = scalar((observed[feasible] - low) / span).min()
+                best = scalar(fitting).min()
                 score = np.maximum(0.0, best - scalar(draws)).mean(axis=0) * fits
             else:  # nothing fits yet: the likeliest to fit
                 score = fits.copy()
