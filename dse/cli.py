@@ -704,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_kernel_arguments(sweep)
     _add_run_arguments(sweep)
-    sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest): builtin estimate; "
+    sweep.add_argument("--fidelity", help="flow stage (default: the backend's cheapest): builtin estimate, synth (Yosys); "
                                           "vitis csynth, syn, impl; bambu estimate, simulate, evaluation")
     sweep.add_argument("--sampler", choices=sorted(SEARCHERS), default="random",
                        help="how points are chosen (default: random)")

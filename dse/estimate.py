@@ -97,6 +97,19 @@ class Estimate:
 
 
 @dataclass
+class Schedule:
+    """One region as scheduled (kept for RTL generation): its nodes in program order with
+    their start and finish cycles, the initiation interval when pipelined, the length of one
+    iteration in cycles and the iterations it runs."""
+
+    region: Loop | Function
+    nodes: list
+    ii: int | None
+    length: int
+    iterations: int
+
+
+@dataclass
 class _Resources:
     """Operators bound in one schedule: shareable cores by class, plus everything else."""
 
@@ -128,6 +141,7 @@ class _Timed:
     resources: _Resources
     loads: frozenset = frozenset()
     stores: frozenset = frozenset()
+    region: str = ""  # the key of its Schedule
 
 
 class _Accesses:
@@ -181,12 +195,13 @@ _FREE, _TIMED = _OpFacts("free"), _OpFacts("timed")
 
 
 class _Node:
-    __slots__ = ("op", "kind", "facts", "deps", "start", "finish", "port", "exact", "index", "alias_key", "array",
-                 "timed", "order", "first_use", "last_use")
+    __slots__ = ("op", "kind", "facts", "deps", "inputs", "start", "finish", "port", "exact", "index", "alias_key",
+                 "array", "timed", "order", "first_use", "last_use")
 
     def __init__(self, kind: str, op: Op | None, facts: _OpFacts, timed: _Timed | None = None):
         self.op, self.kind, self.facts, self.timed = op, kind, facts, timed
         self.deps: list[_Node] = []
+        self.inputs: list[_Node | None] = []  # producers of the op's operands, then of its index (None: outside)
         self.start = self.finish = (0, 0.0)
         self.port: tuple | None = None
         self.exact = True
@@ -208,10 +223,14 @@ class Estimator:
     """Estimates one kernel under one set of directives on one target at one clock."""
 
     def __init__(self, kernel: Kernel, directives: list[Directive], target: Target, clock_ns: float,
-                 cache: dict | None = None):
+                 cache: dict | None = None, keep_schedules: bool = False):
         """``cache``: a dict kept across estimates of the same kernel; loops whose directives
-        did not change since an earlier estimate are not scheduled again."""
-        self.kernel, self.target, self.clock_ns, self.cache = kernel, target, clock_ns, cache
+        did not change since an earlier estimate are not scheduled again. ``keep_schedules``:
+        keep every region's :class:`Schedule` in ``schedules`` (by loop name, or function name
+        followed by ``()``); the cache is not used then."""
+        self.kernel, self.target, self.clock_ns = kernel, target, clock_ns
+        self.cache = None if keep_schedules else cache
+        self.schedules: dict[str, Schedule] | None = {} if keep_schedules else None
         self.usable = target.usable_ns(clock_ns)
         self.notes: list[str] = []
         self.unroll: dict[str, int] = {}
@@ -620,9 +639,11 @@ class Estimator:
         resources.lut += 2 * counter_bits
         resources.ff += counter_bits
         latency = (iterations - 1) * ii + length if pipelined else iterations * length + 1
+        if self.schedules is not None:
+            self.schedules[loop.name] = Schedule(loop, nodes, ii, length, iterations)
         self.loop_reports[loop.name] = LoopEstimate(loop.name, trips, unroll, pipelined, ii, length, latency,
                                                     limited_by)
-        return _Timed(latency, resources, *self._subtree_of(loop)[2:])
+        return _Timed(latency, resources, *self._subtree_of(loop)[2:], loop.name)
 
     def _res_mii(self, nodes: list[_Node]) -> tuple[int, str]:
         demand = Counter(n.port for n in nodes if n.facts.timing == "memory")
@@ -673,8 +694,11 @@ class Estimator:
         function = self.kernel.functions[name]
         nodes = self._body(function, 1, {}, flatten_all=False)
         length = self._schedule(nodes, None)
+        if self.schedules is not None:
+            self.schedules[f"{name}()"] = Schedule(function, nodes, None, length, 1)
         ops = list(function.ops) + [op for loop in self.kernel.loops_of(name) for op in loop.ops]
-        self._timed[name] = _Timed(length + CALL_OVERHEAD, self._bind(nodes, None, length), *_arrays_accessed(ops))
+        self._timed[name] = _Timed(length + CALL_OVERHEAD, self._bind(nodes, None, length), *_arrays_accessed(ops),
+                                   f"{name}()")
         return self._timed[name]
 
     def run(self) -> Estimate:
@@ -755,8 +779,11 @@ class _Body:
             return
         facts = estimator._op_facts.get(op.id) or estimator._facts_of(op)
         node = _Node(op.kind, op, facts)
+        if self.estimator.schedules is not None:
+            node.inputs = [self.latest.get(o) for o in (*op.operands, *op.index_operands)]
         if op.kind == "phi" and op.id in carried:
             node.deps.append(carried[op.id])
+            node.inputs = [carried[op.id]]
         else:  # a phi's first iteration takes its value from before the loop
             self.depend(node, op.operands)
             self.depend(node, op.index_operands)

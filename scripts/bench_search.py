@@ -13,7 +13,8 @@
   as Optuna advises for conditional spaces; a configuration that breaks a constraint or repeats
   costs nothing; after 10 asks per evaluation of the budget, a sampler that keeps repeating
   itself is stopped with what it found: an ask costs Optuna time in proportion to its trials).
-  Successive halving needs two fidelities; these spaces have one, so it is reported n/a.
+  Successive halving needs two fidelities; these tables have one, so it is reported n/a (the
+  builtin spaces are enumerated at estimate only: synth costs seconds to minutes a design).
   Beside them, the least ADRS that any search reaches with as many evaluations.
 * Overhead: the bayes searcher's time per proposal on a space of more than 10^6 configurations.
 """

@@ -369,7 +369,7 @@ def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (("search", "x", "--backend", "replay"), "needs --table"),
     (("search", "gemm_ncubed", "--constraint", "lut=3"), "write METRIC<=VALUE"),
-    (("search", "gemm_ncubed", "--strategy", "halving"), "at least two fidelities"),
+    (("search", "x", "--strategy", "halving", "--backend", "replay", "--table", MD_KNN), "at least two fidelities"),
     (("search", "gemm_ncubed", "--max-concurrent", "0"), "--max-concurrent must be at least 1"),
     (("search", "gemm_ncubed", "--strategy", "halving", "--backend", "replay", "--table", MD_KNN,
       "--fidelity", "replay,replay", "--brackets", "3"),
