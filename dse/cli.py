@@ -450,8 +450,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for metric in model.surrogates:
             record[metric] = {"mean": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
         if target is not None:
-            capacity = {"lut": target.lut, "ff": target.ff, "dsp": target.dsp, "bram": target.bram18}
-            util = {m: 100 * row[m] / c for m, c in capacity.items() if m in model.surrogates}
+            util = {m: 100 * row[m] / c for m, c in target.capacity.items() if m in model.surrogates}
             record["utilisation_pct"] = util
             record["fits"] = all(u <= 100 for u in util.values())
         records.append(record)

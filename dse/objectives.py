@@ -44,8 +44,7 @@ def metric_value(metrics: dict, name: str, target: str | None = None) -> float |
         return sum(weights[r] * parts[r] for r in known) / total if total else None
     if name.startswith("util_") and name[5:] in RESOURCES and target in TARGETS:
         count = metrics.get(name[5:])
-        capacity = TARGETS[target].bram18 if name == "util_bram" else getattr(TARGETS[target], name[5:])
-        return None if count is None else 100.0 * float(count) / capacity
+        return None if count is None else 100.0 * float(count) / TARGETS[target].capacity[name[5:]]
     return None
 
 

@@ -85,6 +85,11 @@ class Target:
     memory: Memory
     register_overhead_ns: float
 
+    @property
+    def capacity(self) -> dict[str, int]:
+        """What the device has of each resource (block RAM in 18 kbit tiles)."""
+        return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram": self.bram18}
+
     def usable_ns(self, clock_ns: float) -> float:
         """The part of a clock period the scheduler may fill with logic."""
         return clock_ns * (1 - CLOCK_UNCERTAINTY)

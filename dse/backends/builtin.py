@@ -15,9 +15,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..estimate import Estimator, Infeasible
+from ..parsers import utilisation
 from ..render import directives
 from ..rtl import TOP, Unsupported, generate_verilog
-from ..targets import TARGETS, Target, get_target
+from ..targets import TARGETS, get_target
 from ..yosys import synthesise, yosys_version
 from .base import Backend, DesignPoint, Result, forget_kernels, point_kernel
 
@@ -75,7 +76,7 @@ class BuiltinBackend(Backend):
                               error=f"synth: Yosys: {why}")
         metrics = {"latency_cycles": estimate.latency_cycles, "ii": estimate.interval, **resources,
                    "clock_ns_est": estimate.clock_ns, "fmax_mhz": round(1000 / estimate.clock_ns, 2),
-                   **_utilisation(resources, target)}
+                   **utilisation(resources, target.capacity)}
         return Result("ok", metrics, version, time.perf_counter() - started, details=details)
 
     def _synthesise(self, estimator: Estimator, point: DesignPoint, workdir: Path | None) -> dict[str, int]:
@@ -89,8 +90,3 @@ class BuiltinBackend(Backend):
                 return synthesise(path, point.target, TOP)
             except subprocess.TimeoutExpired as expired:
                 raise RuntimeError(f"no result after {expired.timeout:g} s") from None
-
-
-def _utilisation(resources: dict[str, int], target: Target) -> dict[str, float]:
-    capacity = {"lut": target.lut, "ff": target.ff, "dsp": target.dsp, "bram": target.bram18}
-    return {f"util_{name}": round(100 * resources[name] / capacity[name], 2) for name in capacity}
