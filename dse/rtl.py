@@ -55,10 +55,9 @@ def _float_shape(type_: str) -> tuple[int, int]:
 class _Region:
     """A scheduled region's controller signals."""
 
-    def __init__(self, key: str, schedule: Schedule, prefix: str):
-        self.key, self.schedule, self.prefix = key, schedule, prefix
+    def __init__(self, schedule: Schedule, prefix: str):
+        self.schedule, self.prefix = schedule, prefix
         self.pipelined = schedule.ii is not None
-        self.stage_counts: dict[int, str] = {}  # stage -> iteration number at that stage (pipelined)
 
     def active(self, cycle: int) -> str:
         if self.pipelined:
@@ -89,7 +88,6 @@ class RtlGenerator:
         self.nodes: dict[int, object] = {}
         self.held: set[int] = set()  # values held in one register
         self.chains: dict[int, int] = {}  # values a pipeline carries: registers in the chain
-        self.units: list[tuple[str, list]] = []
         self.loads: dict[int, tuple[str | None, list]] = {}  # load -> (bank select, its banks' read data)
         self.inputs = 0
         self.accesses: dict[tuple, list] = defaultdict(list)  # (array, bank) -> [(node, region, port)]
@@ -128,7 +126,7 @@ class RtlGenerator:
 
     def value(self, source, region: _Region, cycle: int, width: int) -> str:
         """``source``'s value as read in ``region`` at ``cycle``, ``width`` bits wide."""
-        if source is None or source.kind in ("timed", "store") or id(source) not in self.home:
+        if source is None or source.kind == "store" or id(source) not in self.home:
             return self.new_input(width)
         home, ready, uid = self.home[id(source)], source.finish[0], self.uid(source)
         if home is region and cycle <= ready:
@@ -145,7 +143,7 @@ class RtlGenerator:
     def generate(self) -> str:
         top_key = f"{self.kernel.top}()"
         for number, key in enumerate([top_key, *(k for k in self.schedules if k != top_key)]):
-            region = _Region(key, self.schedules[key], f"r{number}_")
+            region = _Region(self.schedules[key], f"r{number}_")
             self.regions[key] = region
             for node in region.schedule.nodes:
                 self.home[id(node)] = region
@@ -197,6 +195,7 @@ class RtlGenerator:
 
     def datapath(self, region: _Region) -> None:
         units = self.bind(region)
+        bound_to = {id(node): f"{name}_y" for name, nodes in units for node in nodes}
         seen: set[int] = set()
         ports: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
         for node in region.schedule.nodes:
@@ -219,13 +218,13 @@ class RtlGenerator:
                 self.phi(node, region, first_copy, operand)
             elif kind in ("join", "cast") and not type_.startswith("f"):
                 self.logic.append(f"assign w{uid} = {operand(0)};")
-            elif id(node) in units:
-                self.logic.append(f"assign w{uid} = {units[id(node)]};")
+            elif id(node) in bound_to:
+                self.logic.append(f"assign w{uid} = {bound_to[id(node)]};")
             elif kind in _CHAINED and not type_.startswith("f"):
                 self.logic.append(f"assign w{uid} = {_CHAINED[kind](operand, width)};")
             else:
                 raise Unsupported(f"{kind} on {type_} (line {node.op.line})")
-        self.unit_logic(region)
+        self.unit_logic(region, units)
 
     def phi(self, node, region: _Region, first_copy: bool, operand) -> None:
         """A carried scalar: a register in its own loop's first copy, updated from the last copy
@@ -251,8 +250,9 @@ class RtlGenerator:
                        f"assign w{uid} = p{uid};"]
 
     # ----- operators ------------------------------------------------------------------------
-    def bind(self, region: _Region) -> dict[int, str]:
-        """Shared cores: the j-th node to start in a cycle (modulo II) runs on unit j of its kind."""
+    def bind(self, region: _Region) -> list[tuple[str, list]]:
+        """Shared cores, named, with their nodes: the j-th node to start in a cycle (modulo II)
+        runs on unit j of its kind."""
         ii = region.schedule.ii
         by_core: dict[str, list] = defaultdict(list)
         for node in region.schedule.nodes:
@@ -261,7 +261,7 @@ class RtlGenerator:
                 if node.kind not in ("add", "mul", "cmp"):
                     raise Unsupported(f"{node.kind} on {node.op.type} (line {node.op.line})")
                 by_core[node.facts.core].append(node)
-        output: dict[int, str] = {}
+        units = []
         for nodes in by_core.values():
             taken: dict[int, int] = defaultdict(int)
             members: dict[int, list] = defaultdict(list)
@@ -270,14 +270,11 @@ class RtlGenerator:
                 members[taken[slot]].append(node)
                 taken[slot] += 1
             for bound in members.values():
-                name = f"{region.prefix}u{len(self.units)}"
-                self.units.append((name, bound))
-                for node in bound:
-                    output[id(node)] = f"{name}_y"
-        return output
+                units.append((f"{region.prefix}u{len(units)}", bound))
+        return units
 
-    def unit_logic(self, region: _Region) -> None:
-        for name, bound in self.units:
+    def unit_logic(self, region: _Region, units: list[tuple[str, list]]) -> None:
+        for name, bound in units:
             first = bound[0]
             kind, type_, width = first.kind, first.op.type, self.width(first)
             for position in (0, 1):
@@ -302,7 +299,6 @@ class RtlGenerator:
                     self.logic.append(f"hls_delay #({width}, {stages}) {name} (clk, {expr}, {name}_y);")
                 else:
                     self.logic.append(f"assign {name}_y = {expr};")
-        self.units = []
 
     # ----- memories -------------------------------------------------------------------------
     def access(self, node, region: _Region, ports: dict) -> None:
