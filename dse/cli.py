@@ -487,6 +487,9 @@ one costs its share, and the search ends where its next run would pass the budge
 
 With --backend replay --table F.csv, results come from a recorded table (knob columns first,
 or --knobs) and KERNEL only names the study; a configuration the table lacks costs nothing.
+When the --space file says which loop or array each column's pragma texts act on
+([columns.L1] on = "loop_i"), the kernel it names is read, and bayes starts from the designs
+the kernel's structure predicts best and calibrates that prediction as results come in.
 
 Objectives are minimised: latency_cycles, lut, ff, dsp, bram, area (mean utilisation of LUT,
 FF, DSP and BRAM in %), or any metric the backend reports. Constraints: 'lut<=60%' (of the
@@ -516,7 +519,9 @@ def _search_setup(args: argparse.Namespace):
         backend.check(args.target, fidelity)
     fields = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
                   top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
-    return backend, space, None, rungs, fields
+    kernel = read_kernel(resolve_kernel(space.source or space.kernel).path, top=space.top) \
+        if space.pragma_columns else None  # the kernel whose loops the table's pragmas act on: the search's prior
+    return backend, space, kernel, rungs, fields
 
 
 def cmd_search(args: argparse.Namespace) -> int:

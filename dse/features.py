@@ -53,7 +53,7 @@ class KnobEncoder(TransformerMixin, BaseEstimator):
     def _fit(self, X: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
         """Fit, and return the base columns of ``X``."""
         if self.kernel is not None:
-            self.structure_ = _structure(self.kernel, self.target)
+            self.structure_ = kernel_structure(self.kernel, self.target)
         self.numeric_: dict[str, bool] = {}  # numeric knob -> encoded as log2 (every value positive)
         self.categories_: dict[str, list[str]] = {}
         knobs = columns_of(X, self.knobs)
@@ -146,7 +146,7 @@ _STRUCTURES: dict[int, tuple[Kernel, dict[str, Structure]]] = {}
 fitted again and again on one kernel share the rows it remembers."""
 
 
-def _structure(kernel: Kernel, target: str) -> Structure:
+def kernel_structure(kernel: Kernel, target: str) -> Structure:
     _, by_target = _STRUCTURES.setdefault(id(kernel), (kernel, {}))
     if target not in by_target:
         by_target[target] = Structure(kernel, get_target(target))

@@ -20,10 +20,11 @@ from threadpoolctl import ThreadpoolController
 
 from .errors import DseError
 from .ir import Kernel
-from .objectives import Goals
+from .objectives import AREA, Goals, area_weights, metric_value
 from .pareto import hypervolume_improvement, pareto_mask
-from .space import Configuration, Space
-from .structure import Columns
+from .space import Configuration, Space, pragma_directives
+from .structure import PROXIES, Columns
+from .targets import DEFAULT_TARGET
 
 GRID_LIMIT = 2_000_000
 ENUMERATE_LIMIT = 20_000
@@ -38,6 +39,10 @@ instead of the expected improvement, which alone can settle on one part of the f
 EHVI_MARGIN = 0.1
 """The hypervolume's reference point lies this share of the observed range beyond the worst
 design observed in each objective, so that the ends of the front add volume too."""
+PRIOR_UNTIL = 10
+"""With the kernel known, a metric with fewer observations than this is modelled as a power law
+of its structural proxy alone (few weights, so a few observations calibrate it); from then on
+over every knob and structural feature."""
 CORNERS = 0.3
 """Dirichlet concentration of the scalarisation weights: below 1, weights near one objective
 alone are frequent, so the ends of the front (the fastest designs, the smallest) are sought too."""
@@ -146,6 +151,38 @@ def _unseen_at_random(space: Space, rng: random.Random, excluded: set[str], coun
     return list(found.values())
 
 
+def _proxy_features(metric: str) -> tuple[str, ...] | None:
+    """The structural features of which ``metric`` is a power law, or None: the log of its own
+    proxy, or of each resource an area weighs."""
+    if metric in PROXIES:
+        return (f"log2_{PROXIES[metric][0]}",)
+    if metric.startswith("util_") and metric[5:] in PROXIES:
+        return (f"log2_{metric[5:]}",)
+    if metric == AREA or metric.startswith(AREA + "("):
+        return tuple(f"log2_{resource}" for resource, weight in area_weights(metric).items() if weight > 0)
+    return None
+
+
+def _spread_along_fronts(configs: list[Configuration], values: np.ndarray, count: int) -> list[Configuration]:
+    """``count`` of ``configs`` that represent the non-dominated front of ``values`` best, then
+    the fronts behind it: chosen one by one, each the design that lowers the front's ADRS
+    (:func:`~dse.pareto.adrs`) most; one per distinct value."""
+    distinct, first = np.unique(np.maximum(values, 1e-9), axis=0, return_index=True)
+    remaining, chosen = np.arange(len(distinct)), []
+    while len(chosen) < count and len(remaining):
+        on_front = remaining[pareto_mask(distinct[remaining])]
+        front = distinct[on_front]
+        excess = np.maximum(0.0, (front[None] - front[:, None]) / front[:, None]).max(axis=2)  # reference x design
+        nearest = np.full(len(front), np.inf)  # each front design's distance to the designs chosen
+        for _ in range(min(count - len(chosen), len(front))):
+            best = int(np.argmin(np.minimum(nearest[:, None], excess).mean(axis=0)))
+            nearest = np.minimum(nearest, excess[:, best])
+            excess[:, best] = np.inf
+            chosen.append(configs[first[on_front[best]]])
+        remaining = np.setdiff1d(remaining, on_front)
+    return chosen
+
+
 @functools.cache
 def _blas() -> ThreadpoolController:
     """The BLAS libraries loaded (found once: looking them up takes milliseconds)."""
@@ -156,13 +193,16 @@ SEARCHERS: dict[str, type[Searcher]] = {s.name: s for s in (GridSearcher, Random
 """The searchers that need no feedback, which a sweep can use."""
 
 
-
 class BayesSearcher(Searcher):
     """Bayesian optimisation with the predictor's linear surrogates.
 
-    After an initial Latin hypercube, each objective (and each constrained metric) gets a
+    The initial design is, when the kernel is known, the designs that best represent the front
+    its structural proxies predict (:func:`_spread_along_fronts`), else a Latin hypercube; a
+    table's columns whose pragma texts act on the kernel's loops and arrays (the space's
+    ``on``) are read as those directives. Then each objective (and each constrained metric) gets a
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
-    (and the kernel's structural features when the kernel is known), refitted on every ask;
+    (and the kernel's structural features when the kernel is known; with fewer than
+    :data:`PRIOR_UNTIL` results, a power law of the metric's structural proxy alone), refitted on every ask;
     ``interactions`` None: with interactions while they stay few (:data:`MAX_FEATURES`).
     Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
     the best designs found (the whole space when it is small). With ``acquisition`` "ehvi" and
@@ -182,7 +222,11 @@ class BayesSearcher(Searcher):
         self.goals = goals or Goals(("latency_cycles", "area"))
         self.kernel, self.initial, self.pool, self.samples = kernel, initial, pool, samples
         self.interactions, self.acquisition = interactions, acquisition
-        self.knobs = list(space.knobs)
+        self.trips = {name: loop.trip_count for name, loop in kernel.loops.items()} if kernel else {}
+        pragmas = space.pragma_columns if kernel else {}
+        self.knobs = list(space.knobs) + sorted({  # and the directives of table columns' pragma texts
+            name for column, target in pragmas.items() for value in space.knobs[column].values
+            for name in pragma_directives(target, str(value), self.trips.get(target))})
         self._draws: list[Configuration] | None = None
         self._neighbours: dict[str, list[Configuration]] = {}
 
@@ -191,8 +235,26 @@ class BayesSearcher(Searcher):
         return self.initial or int(np.clip(self.planned // 10, 3, 12))
 
     def propose(self, count):
-        """Without feedback: the initial design."""
-        return LatinHypercubeSearcher(self.space, self.seed).propose(count)
+        """Without feedback: the initial design, spread along the front of the kernel's structural
+        proxies when the kernel is known, else a Latin hypercube."""
+        prior = self._prior_values(self._whole_or_drawn(random.Random(self.seed), set())) if self.kernel else None
+        if prior is None:
+            return LatinHypercubeSearcher(self.space, self.seed).propose(count)
+        return _spread_along_fronts(*prior, count)
+
+    def _prior_values(self, configs: list[Configuration]) -> tuple[list[Configuration], np.ndarray] | None:
+        """``configs`` and their objectives as the builtin flow's operator library costs them
+        (:mod:`dse.structure`, uncalibrated), or None if an objective has no proxy."""
+        from .features import kernel_structure
+
+        target = self.goals.target or DEFAULT_TARGET
+        features = kernel_structure(self.kernel, target).features(self._frame(configs))
+        proxies = {metric: features[parts[0]] for metric, parts in PROXIES.items()}
+        values = [[metric_value({m: v[row] for m, v in proxies.items()}, name, target) for name in self.goals.objectives]
+                  for row in range(len(configs))]
+        if any(v is None for row in values for v in row):
+            return None
+        return configs, np.array(values, float).reshape(len(configs), -1)
 
     def ask(self, count, history, excluded):
         measured = [o for o in history if o.measured(self.goals)]
@@ -233,7 +295,7 @@ class BayesSearcher(Searcher):
 
     def _frame(self, configs: list[Configuration]) -> Columns:
         """The knob values of ``configs`` by column (None: inactive)."""
-        values = [c.as_dict() for c in configs]
+        values = [self.space.with_directives(c.as_dict(), self.trips) if self.trips else c.as_dict() for c in configs]
         return {knob: np.array([v.get(knob) for v in values], dtype=object) for knob in self.knobs}
 
     def _candidates(self, rng: np.random.Generator, front: list[Configuration],
@@ -242,8 +304,7 @@ class BayesSearcher(Searcher):
         designs on the observed ``front``, none already tried."""
         seed = int(rng.integers(2 ** 31))
         if self._draws is None:  # drawn once, topped up a little on every ask
-            self._draws = (list(self.space.enumerate()) if self.space.count() <= WHOLE_SPACE else
-                           _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 2))
+            self._draws = self._whole_or_drawn(random.Random(seed), excluded)
         elif self.space.count() > WHOLE_SPACE:
             self._draws += _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 50)
         self._draws = [c for c in self._draws if c.hash not in excluded][-max(self.pool, WHOLE_SPACE):]
@@ -251,6 +312,12 @@ class BayesSearcher(Searcher):
         for config in random.Random(seed).sample(front, min(len(front), 3)):
             pool.update((c.hash, c) for c in self._neighbours_of(config) if c.hash not in excluded)
         return list(pool.values())
+
+    def _whole_or_drawn(self, rng: random.Random, excluded: set[str]) -> list[Configuration]:
+        """The whole space if small, else uniform draws not in ``excluded``."""
+        if self.space.count() <= WHOLE_SPACE:
+            return list(self.space.enumerate())
+        return _unseen_at_random(self.space, rng, excluded, self.pool // 2)
 
     def _neighbours_of(self, config: Configuration) -> list[Configuration]:
         """Every configuration that differs from ``config`` in one knob (kept: front designs recur)."""
@@ -282,8 +349,10 @@ class BayesSearcher(Searcher):
             rows = [i for i, o in enumerate(measured) if o.values.get(metric) is not None]
             if len(rows) < 2:
                 continue
-            model = LinearSurrogate(self.knobs, "bayes", log_target=True, interactions=self._interactions(training),
-                                    kernel=self.kernel, bounded=False)
+            proxies = _proxy_features(metric) if self.kernel is not None and len(rows) < PRIOR_UNTIL else None
+            model = LinearSurrogate(self.knobs, "bayes", log_target=True, kernel=self.kernel, bounded=False,
+                                    interactions=proxies is None and self._interactions(training),
+                                    target=self.goals.target or DEFAULT_TARGET, structure=proxies)
             target = np.array([measured[i].values[metric] for i in rows], float)
             latent[metric] = model.fit({k: v[rows] for k, v in training.items()}, target)._latent(table, encoded)
         mean = np.stack([latent[m][0] for m in self.goals.objectives], axis=1)

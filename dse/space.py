@@ -30,6 +30,7 @@ directive may take::
 
     [columns.L1]                  # a knob that is a column of a recorded table (replay backend)
     values = ["pipeline", "unroll factor=2"]
+    on = "inner"                  # optional: the loop, array or function its pragma texts act on
 
     [[constraints]]
     expr = "m1.factor >= inner.unroll"
@@ -50,6 +51,7 @@ import itertools
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -71,7 +73,7 @@ DIRECTIVES: dict[str, tuple[str, ...]] = {
     "tools": (),  # options of one HLS tool ([tools.bambu]), checked by that tool's backend
     "columns": ("values",),  # a column of a recorded table, named as the table names it
 }
-FACTS = {"loops": ("trip",), "arrays": ("size", "dim1", "dim2", "dim3", "dim4")}
+FACTS = {"loops": ("trip",), "arrays": ("size", "dim1", "dim2", "dim3", "dim4"), "columns": ("on",)}
 CHOICES = {"pipeline": ("off", "on"), "partition": ("none", "cyclic", "block", "complete"), "inline": ("off", "on")}
 # directive -> (directive it depends on, values of that directive that activate it)
 CONDITIONS = {"ii": ("pipeline", {"on"}), "factor": ("partition", {"cyclic", "block"}),
@@ -162,6 +164,31 @@ def knob_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+_PRAGMA_NUMBER = {name: re.compile(rf"\b{name}\s*=\s*(\d+)", re.IGNORECASE) for name in ("factor", "dim", "II")}
+
+
+def pragma_directives(target: str, text: str, trip: int | None = None) -> dict[str, Any]:
+    """The directive knobs that a Vitis HLS pragma, as tables of other tools record it
+    (``pipeline II=1``, ``unroll factor=4``, ``unroll (full)``, ``array_partition A cyclic
+    factor=4 dim=1``, ``inline``), sets on ``target``; a full unroll takes ``trip``. Empty for
+    a pragma it does not know."""
+    words = text.replace("#pragma", "").replace("HLS", "").split()
+    kind = words[0].lower() if words else ""
+    number = lambda name, default: int(found.group(1)) if (found := _PRAGMA_NUMBER[name].search(text)) else default
+    if kind == "pipeline":
+        return {f"{target}.pipeline": "on", f"{target}.ii": number("II", 1)}
+    if kind == "unroll":
+        factor = number("factor", trip)
+        return {f"{target}.unroll": factor} if factor else {}
+    if kind == "array_partition" and len(words) > 2 and words[2] in CHOICES["partition"]:
+        array, scheme = words[1], words[2]
+        values = {f"{array}.partition": scheme, f"{array}.dim": number("dim", 1)}
+        return values | ({f"{array}.factor": number("factor", 2)} if scheme in ("cyclic", "block") else {})
+    if kind == "inline":
+        return {f"{target}.inline": "off" if "off" in words[1:] else "on"}
+    return {}
 
 
 def _domain(kind: str, target: str, directive: str, raw, facts: dict, where: str) -> tuple:
@@ -325,6 +352,21 @@ class Space:
         return tomlkit.dumps(document)
 
     # -- configurations
+    @functools.cached_property
+    def pragma_columns(self) -> dict[str, str]:
+        """Each table column that names what its pragma texts act on (``on``): column -> target."""
+        return {k.name: self.facts[f"{k.name}.on"] for k in self.knobs.values()
+                if k.kind == "columns" and f"{k.name}.on" in self.facts}
+
+    def with_directives(self, values: Mapping[str, Any], trips: Mapping[str, int | None]) -> dict[str, Any]:
+        """``values`` and the directive knobs its :attr:`pragma_columns` set (:func:`pragma_directives`;
+        ``trips``: loop trip counts, for full unrolls)."""
+        translated = dict(values)
+        for column, target in self.pragma_columns.items():
+            if column in values:
+                translated.update(pragma_directives(target, str(values[column]), trips.get(target)))
+        return translated
+
     def parse_assignments(self, items: list[str]) -> dict[str, Any]:
         """``knob=value`` strings from the command line."""
         values = {}

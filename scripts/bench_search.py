@@ -4,17 +4,20 @@
                                     [--strategies random,bayes,halving,bayes-halving,tpe,nsga2] [--overhead]
 
 * Spaces: the three benchmark spaces in scripts/spaces/ (each enumerated through the builtin
-  flow, then replayed) and the complete real spaces of ../shared/data/real (md-knn and
-  spmv-ellpack, Vitis HLS 2021.1), replayed. The reference front is every design's.
+  estimate, then replayed); their ``-synth`` spaces (smaller: the designs Yosys synthesises in
+  seconds), enumerated at estimate and synth on the ECP5 and kept in data/bench/ (built once:
+  hours); and the complete real spaces of ../shared/data/real (md-knn and spmv-ellpack, Vitis
+  HLS 2021.1), replayed with the space files that say which loop each column's pragmas act on
+  (scripts/spaces/genhls-*.toml). The reference front is every design's at the last fidelity.
 * ADRS (average over the reference front of the smallest, over designs found, of the largest
-  relative excess over the objectives) after 2%, 5% and 10% of the space is evaluated,
-  averaged over the seeds, for our strategies and for Optuna's TPE and NSGA-II (ask/tell over
+  relative excess over the objectives) after 2%, 5% and 10% of the space's cost is spent
+  (a design at the last fidelity costs 1, at estimate its share of the run time), averaged over
+  the seeds, for our strategies and for Optuna's TPE and NSGA-II (ask/tell over
   the same knobs, conditional knobs suggested only when active; TPE multivariate and grouped,
   as Optuna advises for conditional spaces; a configuration that breaks a constraint or repeats
   costs nothing; after 10 asks per evaluation of the budget, a sampler that keeps repeating
   itself is stopped with what it found: an ask costs Optuna time in proportion to its trials).
-  Successive halving needs two fidelities; these tables have one, so it is reported n/a (the
-  builtin spaces are enumerated at estimate only: synth costs seconds to minutes a design).
+  Successive halving needs two fidelities: n/a on the spaces with one.
   Beside them, the least ADRS that any search reaches with as many evaluations.
 * Overhead: the bayes searcher's time per proposal on a space of more than 10^6 configurations.
 """
@@ -50,6 +53,8 @@ from dse.study import Search, make_scheduler, make_searcher, observation
 HERE = Path(__file__).resolve().parent
 REAL = HERE.parents[1] / "shared" / "data" / "real" / "genhlsoptimizer_machsuite"
 BUILTIN_SPACES = ("gemm_ncubed", "stencil2d", "spmv_ellpack")
+SYNTH_SPACES = tuple(f"{name}-synth" for name in BUILTIN_SPACES)
+DATA = HERE.parent / "data" / "bench"
 REAL_SPACES = ("md-knn", "spmv-ellpack")
 FRACTIONS = (0.02, 0.05, 0.10)
 GOALS = Goals.parse("latency_cycles,area")
@@ -60,23 +65,38 @@ def point_fields(kernel: str, source: str, digest: str, target: str) -> dict:
                 target=target, clock_ns=10.0)
 
 
-def enumerated_builtin(kernel: str, folder: Path) -> tuple[Path, Space]:
-    """Every configuration of the benchmark space through the builtin flow, as a replay table."""
-    space = Space.load(HERE / "spaces" / f"{kernel}.toml")
-    source = resolve_kernel(kernel)
-    db = folder / f"{kernel}.sqlite"
-    points = design_points(list(space.enumerate()), fidelity="estimate",
-                           **point_fields(kernel, str(source.path), source_hash(source.path), "xc7z020"))
+def builtin_table(name: str, fidelities: tuple[str, ...], target: str, db: Path, timeout: float | None = None
+                  ) -> tuple[Path, Space]:
+    """Every configuration of the benchmark space ``name`` through the builtin flow at each of
+    ``fidelities``, kept in ``db`` (a rerun resumes), as a replay table beside it."""
+    space = Space.load(HERE / "spaces" / f"{name}.toml")
+    source = resolve_kernel(space.kernel)
+    table = db.with_suffix(".csv")
+    configs = list(space.enumerate())
     with Store(db) as store, LocalExecutor(2) as executor:
-        run_points(points, get_backend("builtin"), store, executor)
+        for fidelity in fidelities:
+            points = design_points(configs, fidelity=fidelity,
+                                   **point_fields(space.kernel, str(source.path), source_hash(source.path), target))
+            run_points(points, get_backend("builtin"), store, executor, timeout=timeout)
         frame = results_frame(store)
-    table = folder / f"{kernel}.csv"
-    frame.to_csv(table, index=False)
+    frame[frame.config_hash.isin({c.hash for c in configs})].to_csv(table, index=False)
     return table, space
 
 
-def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kernel) -> list[tuple[float, ...] | None]:
-    """Objective values of each evaluation in order (None: not measured)."""
+def two_fidelity_table(name: str) -> tuple[Path, Space]:
+    """The ``-synth`` benchmark space at estimate and synth (Yosys, ECP5), kept in data/bench/:
+    synthesis takes seconds to a minute a design (a minute at most: then it is a timeout), so
+    the table is built once; delete its CSV to build it again (the database beside it resumes)."""
+    table = DATA / f"{name}.csv"
+    if table.is_file():
+        return table, Space.load(HERE / "spaces" / f"{name}.toml")
+    DATA.mkdir(parents=True, exist_ok=True)
+    return builtin_table(name, ("estimate", "synth"), "ecp5-85", table.with_suffix(".sqlite"), timeout=60)
+
+
+def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kernel) -> list[tuple[float, tuple | None]]:
+    """Each evaluation in order: its cost, and its objective values (None: not measured, or
+    measured at a cheaper fidelity than the table's last)."""
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.sqlite") as store, \
             LocalExecutor(1) as executor:
         search = Search("bench", space, backend, make_searcher(strategy, space, seed, budget, GOALS, kernel),
@@ -89,11 +109,13 @@ def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kerne
         if trial["status"] == "unknown":
             continue
         seen = observation(Configuration.of(trial["config"]), trial["status"], trial["metrics"], GOALS)
-        found.append(tuple(seen.values[m] for m in GOALS.objectives) if seen.measured(GOALS) else None)
+        top = trial["fidelity"] == backend.fidelities[-1] and seen.measured(GOALS)
+        found.append((backend.costs[trial["fidelity"]], tuple(seen.values[m] for m in GOALS.objectives) if top else None))
     return found
 
 
-def run_optuna(sampler_name: str, backend, space: Space, budget: int, seed: int) -> list[tuple[float, ...] | None]:
+def run_optuna(sampler_name: str, backend, space: Space, budget: int, seed: int) -> list[tuple[float, tuple | None]]:
+    """As :func:`run_ours`, every evaluation at the table's last fidelity."""
     import warnings
 
     import optuna
@@ -126,7 +148,7 @@ def run_optuna(sampler_name: str, backend, space: Space, budget: int, seed: int)
             measured = observation(config, result.status, result.metrics, GOALS)
             seen[config.hash] = (tuple(measured.values[m] for m in GOALS.objectives)
                                  if measured.measured(GOALS) else None)
-            found.append(seen[config.hash])
+            found.append((1.0, seen[config.hash]))
         if seen[config.hash] is None:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
@@ -151,10 +173,13 @@ def reference_front(backend, space: Space) -> np.ndarray:
     return values[pareto_mask(values)]
 
 
-def adrs_curve(reference: np.ndarray, found: list, budgets: list[int]) -> list[float]:
+def adrs_curve(reference: np.ndarray, found: list[tuple[float, tuple | None]], budgets: list[int]) -> list[float]:
+    """ADRS (%) of the designs measured before each budget's cost is spent."""
+    spent = np.cumsum([cost for cost, _ in found])
     curve = []
     for budget in budgets:
-        measured = np.array([v for v in found[:budget] if v is not None], float).reshape(-1, reference.shape[1])
+        measured = np.array([v for (_, v), total in zip(found, spent) if v is not None and total <= budget + 1e-9],
+                            float).reshape(-1, reference.shape[1])
         curve.append(100 * adrs(reference, measured))
     return curve
 
@@ -233,7 +258,7 @@ def overhead(proposals: int = 20) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--spaces", default=",".join(BUILTIN_SPACES + REAL_SPACES))
+    parser.add_argument("--spaces", default=",".join(BUILTIN_SPACES + SYNTH_SPACES + REAL_SPACES))
     parser.add_argument("--strategies", default="random,bayes,halving,bayes-halving,tpe,nsga2")
     parser.add_argument("--overhead", action="store_true", help="only the overhead measurement")
     args = parser.parse_args()
@@ -242,16 +267,18 @@ def main() -> None:
         rows = []
         with tempfile.TemporaryDirectory() as folder:
             for name in args.spaces.split(","):
-                if name in BUILTIN_SPACES:
-                    table, space = enumerated_builtin(name, Path(folder))
+                if name in BUILTIN_SPACES or name in SYNTH_SPACES:
+                    table, space = (builtin_table(name, ("estimate",), "xc7z020", Path(folder) / f"{name}.sqlite")
+                                    if name in BUILTIN_SPACES else two_fidelity_table(name))
                     backend = get_backend("replay", table=table, knobs=list(space.knobs))
-                    kernel = read_kernel(resolve_kernel(name).path)
+                    kernel = read_kernel(resolve_kernel(space.kernel).path)
                 else:
                     path = REAL / f"machsuite-{name}.csv"
                     if not path.is_file():
                         raise DseError(f"{path}: not found (the real data is in ../shared/data/real)")
-                    backend = get_backend("replay", table=path)
-                    space, kernel = backend.space(name), None
+                    space = Space.load(HERE / "spaces" / f"genhls-{name}.toml")
+                    backend = get_backend("replay", table=path, knobs=list(space.knobs))
+                    kernel = read_kernel(resolve_kernel(space.kernel).path)
                 rows += bench_space(name, backend, space, strategies, args.seeds, kernel)
         frame = pd.DataFrame(rows)
         print("\n## ADRS (%) by evaluated share of the space, mean over seeds\n")

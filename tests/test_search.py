@@ -19,7 +19,7 @@ from dse.objectives import Goals, Limit, metric_value
 from dse.pareto import adrs, pareto_mask
 from dse.recommend import pareto_designs
 from dse.scheduler import AshaScheduler, ranked
-from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher
+from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher, _spread_along_fronts
 from dse.store import Store
 from dse.study import Search, make_scheduler, make_searcher, observation
 
@@ -147,6 +147,37 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
     every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
     reference = np.array([[o.values[m] for m in GOALS.objectives] for o in every])
     assert adrs(reference[pareto_mask(reference)], found) < 0.1
+
+
+def test_spread_along_fronts_represents_each_front_best():
+    values = np.array([[1, 10], [2, 5], [3, 4], [4, 3.5], [10, 1], [2, 6], [5, 5], [1, 10]], float)
+    configs = [Configuration.of({"i": i}) for i in range(len(values))]
+    picked = lambda count: [c["i"] for c in _spread_along_fronts(configs, values, count)]
+    assert picked(1) == [2]  # (3, 4): the least mean excess over the front, 1.13 ((2, 5) has 1.14)
+    assert picked(3) == [2, 4, 0]  # then the ends, which lower it most
+    assert picked(7) == [2, 4, 0, 1, 3, 5, 6]  # the front, then the one behind it; (1, 10) once
+
+
+def test_bayes_on_a_table_whose_columns_name_the_kernels_loops_starts_from_its_structure(run_cli, tmp_path):
+    table = pd.read_csv(MD_KNN)
+    columns = "".join(f'[columns.{c}]\non = "{loop}"\nvalues = {json.dumps(sorted(set(table[c])))}\n'
+                      for c, loop in (("L1", "loop_i"), ("L2", "loop_j")))
+    (tmp_path / "s.toml").write_text(f'[kernel]\nname = "md_knn"\n{columns}')
+    code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN, "--space", tmp_path / "s.toml",
+                           "--budget", 5, "--db", tmp_path / "r.sqlite", "--jobs", 1)
+    assert code == 0, err
+    with Store(tmp_path / "r.sqlite") as store:
+        trials = store.trials("md_knn-bayes-s0")
+    # the first three: the designs that best represent the front the kernel's structure predicts
+    assert [t["config"] for t in trials[:3]] == [{"L1": "unroll factor=8", "L2": "unroll (full)"},
+                                                 {"L1": "unroll factor=2", "L2": "pipeline"},
+                                                 {"L1": "pipeline", "L2": "pipeline"}]
+    assert [t["metrics"]["latency_cycles"] for t in trials] == [12993, 55169, 2708, 25729, 51329]
+    found = np.array([[metric_value(t["metrics"], m) for m in GOALS.objectives] for t in trials])
+    every = np.array([[metric_value(r, m) for m in GOALS.objectives] for r in table.rename(columns={
+        "latency_cycles_est": "latency_cycles", "util_lut_pct": "util_lut", "util_ff_pct": "util_ff",
+        "util_dsp_pct": "util_dsp", "util_bram_pct": "util_bram"}).to_dict("records")])
+    assert adrs(every[pareto_mask(every)], found) == pytest.approx(0.1022, abs=1e-4)  # random: 1.14 (60 seeds)
 
 
 # ----- scheduler ----------------------------------------------------------------------------

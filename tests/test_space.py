@@ -12,7 +12,7 @@ from dse.errors import DseError
 from dse.frontend import read_kernel
 from dse.kernels import bundled_kernels
 from dse.paths import bundled
-from dse.space import Space, derive_space
+from dse.space import Space, derive_space, pragma_directives
 
 SMALL = """
 [kernel]
@@ -181,3 +181,27 @@ def test_space_cli_for_a_user_file_records_a_relative_source(run_cli, tmp_path):
     code, _, _ = run_cli("space", source, "-o", tmp_path / "k.toml")
     space = Space.load(tmp_path / "k.toml")
     assert code == 0 and space.source == str(source) and space.knobs["L.unroll"].values[-1] == 64
+
+
+@pytest.mark.parametrize("text, directives", [
+    ("pipeline", {"L.pipeline": "on", "L.ii": 1}),
+    ("#pragma HLS pipeline II=2", {"L.pipeline": "on", "L.ii": 2}),
+    ("unroll factor=4", {"L.unroll": 4}),
+    ("unroll (full)", {"L.unroll": 16}),
+    ("array_partition llike block factor=16 dim=2", {"llike.partition": "block", "llike.factor": 16, "llike.dim": 2}),
+    ("array_partition x complete dim=1", {"x.partition": "complete", "x.dim": 1}),
+    ("inline off", {"L.inline": "off"}),
+    ("loop_flatten off", {}),
+])
+def test_pragma_texts_of_other_tools_read_as_directives(text, directives):
+    assert pragma_directives("L", text, trip=16) == directives
+
+
+def test_table_columns_that_name_their_loop_translate_to_its_directives(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[kernel]\nname = "md_knn"\n[columns.L1]\non = "loop_i"\nvalues = ["pipeline", "unroll factor=2"]\n'
+                    '[columns.L2]\nvalues = ["unroll (full)"]\n')
+    space = Space.load(path)
+    assert space.pragma_columns == {"L1": "loop_i"}
+    assert space.with_directives({"L1": "unroll factor=2", "L2": "unroll (full)"}, {"loop_i": 256}) == \
+        {"L1": "unroll factor=2", "L2": "unroll (full)", "loop_i.unroll": 2}
