@@ -24,6 +24,9 @@ from .estimate import Estimator, Schedule
 from .ir import Array
 
 TOP = "kernel"
+REVISION = 2
+"""Raised whenever the Verilog of some schedule changes: part of the builtin backend's version,
+so that synthesis results of an older generator are not reused."""
 
 
 class Unsupported(Exception):
@@ -109,13 +112,19 @@ class RtlGenerator:
 
     # ----- values ---------------------------------------------------------------------------
     def resolve(self, source, wanted: int | None):
-        """The node that makes op ``wanted`` when ``source`` is a sub-loop or call: its last copy inside."""
-        while source is not None and source.kind == "timed":
-            inner = self.schedules.get(source.timed.region)
-            if inner is None or wanted is None:
-                return None
-            source = next((n for n in reversed(inner.nodes) if n.op is not None and n.op.id == wanted), None)
-        return source
+        """The node that makes op ``wanted`` when ``source`` is a sub-loop or call: its last copy
+        inside, however deep (the last sub-loop inside that makes it)."""
+        if source is None or source.kind != "timed":
+            return source
+        inner = self.schedules.get(source.timed.region)
+        if inner is None or wanted is None:
+            return None
+        for node in reversed(inner.nodes):
+            if node.op is not None and node.op.id == wanted:
+                return node
+            if node.kind == "timed" and (found := self.resolve(node, wanted)) is not None:
+                return found
+        return None
 
     def producer(self, node, position: int):
         """The node that makes operand ``position`` of ``node`` (operands, then index operands)."""

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,15 @@ def test_the_rtl_has_the_schedules_cores_controllers_and_memory_ports():
     assert text.count("hls_fmul #(11, 52, 6) ") == 2
     assert "r1_valid <= {r1_valid, r1_fire};" in text
     assert "output m_vmul_y_0_p1_write" in text
+
+
+def test_a_value_made_two_loops_down_reaches_the_store_after_them(tmp_path):
+    source = tmp_path / "nest.c"
+    source.write_text("void nest(int a[64], int y[4]) {\n outer: for (int i = 0; i < 4; i++) {\n  int s = 0;\n"
+                      "  middle: for (int j = 0; j < 4; j++)\n   inner: for (int k = 0; k < 4; k++)\n"
+                      "    s += a[i * 16 + j * 4 + k];\n  y[i] = s;\n }\n}\n")
+    stored = re.search(r"assign m_nest_y_0_p0_d = (\w+);", verilog(source)).group(1)
+    assert re.fullmatch(r"h\d+", stored)  # the sum, held from the inner loop; not a module input (in<N>)
 
 
 def test_an_operation_the_generator_lacks_is_named(tmp_path):

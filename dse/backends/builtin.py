@@ -17,7 +17,7 @@ from .. import __version__
 from ..estimate import Estimator, Infeasible
 from ..parsers import utilisation
 from ..render import directives
-from ..rtl import TOP, Unsupported, generate_verilog
+from ..rtl import REVISION, TOP, Unsupported, generate_verilog
 from ..targets import TARGETS, get_target
 from ..yosys import synthesise, yosys_version
 from .base import Backend, DesignPoint, Result, forget_kernels, point_kernel
@@ -39,7 +39,7 @@ class BuiltinBackend(Backend):
     costs = {"estimate": 0.01, "synth": 1.0}
 
     def version(self) -> str:
-        return f"hls-dse {__version__} estimate"
+        return f"hls-dse {__version__} estimate, rtl {REVISION}"
 
     def check(self, target: str, fidelity: str) -> None:
         super().check(target, fidelity)
