@@ -31,7 +31,7 @@ from .recommend import FORMATS, designs, emit, pareto_designs, shown_metrics
 from .render import DIALECTS, render
 from .targets import DEFAULT_TARGET
 from .runner import design_points, run_points
-from .scheduler import DEFAULT_BRACKETS, DEFAULT_ETA
+from .scheduler import DEFAULT_BRACKETS, DEFAULT_ETA, MIN_ETA
 from .searchers import SEARCHERS
 from .study import STRATEGIES, Search, make_scheduler, make_searcher, warm_start
 from .space import Space, derive_space, split_assignment
@@ -478,7 +478,8 @@ lhs, or bayes: the predictor's Bayesian ridge surrogates with expected hypervolu
 for two objectives, or expected improvement of random scalarisations for more, times the
 probability of meeting the constraints); halving and bayes-halving add asynchronous successive
 halving over the backend's fidelities (e.g. vitis csynth -> syn -> impl: many candidates at the
-cheap stage, the best 1/eta promoted; --brackets B > 1 runs asynchronous Hyperband, whose B
+cheap stage, the best 1/eta promoted, eta being how many times the next stage costs; once
+nothing new is left to try, the best not promoted yet go on; --brackets B > 1 runs asynchronous Hyperband, whose B
 brackets start new candidates at the first B stages, in case the cheapest stage ranks designs
 poorly). Every run is stored in --db as a trial of the study (--study, default
 KERNEL-STRATEGY-sSEED): run the same command again and an interrupted search resumes, or a
@@ -543,7 +544,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
                           fidelity=rungs[-1], target=args.target)
     search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
-                    make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets), goals, budget, point, warm)
+                    make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets,
+                                   {fidelity: backend.cost(fidelity) for fidelity in rungs}),
+                    goals, budget, point, warm)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
         store.open_study(name, settings)
         with _progress(f"{name} {backend.name}/{'→'.join(rungs)}", budget) as (advance, _):
@@ -795,7 +798,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="flow stage, or for halving the stages cheapest first (default: the backend's "
                                  "cheapest; for halving all of them)")
     search_cmd.add_argument("--eta", type=int, default=DEFAULT_ETA,
-                            help=f"successive halving keeps the best 1/eta (default {DEFAULT_ETA})")
+                            help=f"successive halving keeps the best 1/eta of each fidelity (default: how many "
+                                 f"times the next fidelity costs, at least {MIN_ETA}: builtin estimate -> synth 100, "
+                                 f"vitis csynth -> syn -> impl 4, 3)")
     search_cmd.add_argument("--max-concurrent", type=int, metavar="N",
                             help="at most N runs at once (default: one per worker); fewer let each proposal "
                                  "learn from more results")

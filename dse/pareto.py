@@ -3,8 +3,9 @@ reference one.
 
 * :func:`pareto_mask`: the designs no other design dominates (at least as good everywhere,
   better somewhere).
-* :func:`nondominated_ranks`: the front each design is on (0 = Pareto set, 1 = the Pareto set
-  of the rest, …), the order in which successive halving promotes under several objectives.
+* :func:`spread_order`: front after front, the designs in the order that represents each
+  front best: the order in which successive halving promotes and the Bayesian searcher's prior
+  design is chosen.
 * :func:`adrs`: the average distance from a reference set: for each reference design, the
   smallest over found designs of the largest relative excess over the objectives; averaged.
 * :func:`hypervolume_improvement`: the area a new design adds to what a front dominates (two
@@ -33,16 +34,27 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
     return mask
 
 
-def nondominated_ranks(values: np.ndarray) -> np.ndarray:
-    """Each row's front: 0 for the Pareto set, then 1 for the Pareto set of the rest, and so on."""
-    values = np.asarray(values, dtype=float)
-    ranks = np.full(len(values), -1)
-    front = 0
-    while (ranks < 0).any():
-        remaining = np.flatnonzero(ranks < 0)
-        ranks[remaining[pareto_mask(values[remaining])]] = front
-        front += 1
-    return ranks
+def spread_order(values: np.ndarray) -> np.ndarray:
+    """Positions of ``values`` (designs × objectives, minimised) in the order that represents
+    them best: front after front, within a front each next design the one that lowers the
+    front's :func:`adrs` most (the ends and the middle before their neighbours); a design
+    equal to one before it comes after every distinct one."""
+    values = np.maximum(np.asarray(values, dtype=float), 1e-12)
+    distinct, first = np.unique(values, axis=0, return_index=True)
+    remaining, order = np.arange(len(distinct)), []
+    while len(remaining):
+        on_front = remaining[pareto_mask(distinct[remaining])]
+        front = distinct[on_front]
+        excess = np.maximum(0.0, (front[None] - front[:, None]) / front[:, None]).max(axis=2)  # reference x design
+        nearest = np.full(len(front), np.inf)  # each front design's distance to those placed
+        for _ in range(len(front)):
+            best = int(np.argmin(np.minimum(nearest[:, None], excess).mean(axis=0)))
+            nearest = np.minimum(nearest, excess[:, best])
+            excess[:, best] = np.inf
+            order.append(first[on_front[best]])
+        remaining = np.setdiff1d(remaining, on_front)
+    placed = set(order)
+    return np.array(order + [i for i in range(len(values)) if i not in placed], dtype=int)
 
 
 def adrs(reference: np.ndarray, found: np.ndarray) -> float:

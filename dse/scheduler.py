@@ -14,21 +14,31 @@ promotes among its own, and new configurations are spread so that the brackets s
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from .errors import DseError
 from .objectives import Goals
-from .pareto import nondominated_ranks
+from .pareto import spread_order
 from .searchers import Observation
 from .space import Configuration
 
-DEFAULT_ETA, DEFAULT_BRACKETS = 3, 1
-"""Successive halving keeps the best third of each rung; one bracket is ASHA."""
+DEFAULT_ETA, DEFAULT_BRACKETS = None, 1
+"""Successive halving's η by default follows the costs (:func:`cost_etas`); one bracket is ASHA."""
+MIN_ETA = 3
+"""The least η :func:`cost_etas` gives: the best third of a rung at most goes on."""
+
+
+def cost_etas(rungs: tuple[str, ...], costs: dict[str, float]) -> list[int]:
+    """η between each rung and the next: how many times the next one costs (at least
+    :data:`MIN_ETA`), so that each rung spends about as much as the one above it. A stage a
+    hundred times cheaper screens a hundred designs for each one it lets through."""
+    return [max(MIN_ETA, round(costs.get(high, 1.0) / max(costs.get(low, 1.0), 1e-12)))
+            for low, high in zip(rungs, rungs[1:])]
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,11 @@ class Scheduler(ABC):
         """A configuration to run at a higher rung, given each rung's results and the
         (configuration hash, rung) pairs run or running; None when no promotion is due."""
 
+    def leftover(self, results: dict[int, list[Observation]], taken: set[tuple[str, int]]) -> Job | None:
+        """When the searcher has nothing new: a configuration to run at a higher rung although
+        no promotion is due, or None."""
+        return None
+
 
 class FifoScheduler(Scheduler):
     """Every configuration at one fidelity, in the order the searcher proposes them."""
@@ -68,34 +83,46 @@ class FifoScheduler(Scheduler):
 
 
 class AshaScheduler(Scheduler):
-    """Asynchronous successive halving over ``rungs`` with reduction factor ``eta``; with
-    ``brackets`` > 1, asynchronous Hyperband."""
+    """Asynchronous successive halving over ``rungs`` with reduction factor ``eta`` (None: each
+    rung's from the ``costs`` of the rungs, :func:`cost_etas`); with ``brackets`` > 1,
+    asynchronous Hyperband."""
 
-    def __init__(self, rungs: tuple[str, ...], goals: Goals, eta: int = DEFAULT_ETA,
-                 brackets: int = DEFAULT_BRACKETS):
+    def __init__(self, rungs: tuple[str, ...], goals: Goals, eta: int | None = DEFAULT_ETA,
+                 brackets: int = DEFAULT_BRACKETS, costs: dict[str, float] | None = None):
         if len(rungs) < 2:
             raise DseError(f"successive halving needs at least two fidelities; {', '.join(rungs) or 'none'} given "
                            f"(use --strategy random or bayes with this backend)")
-        if eta < 2:
+        if eta is not None and eta < 2:
             raise DseError("--eta must be at least 2")
         if not 1 <= brackets <= len(rungs):
             raise DseError(f"--brackets must be between 1 and the number of fidelities ({len(rungs)})")
         super().__init__(rungs)
-        self.goals, self.eta, self.brackets = goals, eta, brackets
+        self.goals, self.brackets = goals, brackets
+        self.etas = cost_etas(rungs, costs or {}) if eta is None else [eta] * (len(rungs) - 1)
         # Hyperband's bracket sizes: a bracket halving s times takes η^s / (s + 1) configurations
         # for each one of the bracket that starts at the top, so that each spends about the same
-        self.shares = [eta ** (len(rungs) - 1 - b) / (len(rungs) - b) for b in range(brackets)]
+        self.shares = [math.prod(self.etas[b:]) / (len(rungs) - b) for b in range(brackets)]
 
     def start(self, taken):
         entered = Counter(_brackets(taken).values())
         return min(range(self.brackets), key=lambda b: ((entered[b] + 1) / self.shares[b], b))
 
     def promotion(self, results, taken):
+        return self._promote(results, taken, lambda done, rung: len(done) // self.etas[rung])
+
+    def leftover(self, results, taken):
+        """The best measured design not promoted yet, as if the whole rung were its best 1/η:
+        with nothing new to try, the budget left is spent higher up."""
+        return self._promote(results, taken, lambda done, rung: sum(o.measured(self.goals) for o in done))
+
+    def _promote(self, results, taken, promotable) -> Job | None:
+        """The best of each rung's ``promotable(results of a bracket, rung)`` not taken at the
+        next rung yet, the most advanced rung first."""
         bracket = _brackets(taken | {(o.config.hash, rung) for rung, done in results.items() for o in done})
-        for rung in reversed(range(len(self.rungs) - 1)):  # the most advanced first
+        for rung in reversed(range(len(self.rungs) - 1)):
             for b in range(min(rung, self.brackets - 1) + 1):
                 done = [o for o in results.get(rung, []) if bracket.get(o.config.hash) == b]
-                for index in ranked(done, self.goals)[:len(done) // self.eta]:
+                for index in ranked(done, self.goals)[:promotable(done, rung)]:
                     config = done[index].config
                     if (config.hash, rung + 1) not in taken:
                         return Job(config, rung + 1)
@@ -111,20 +138,13 @@ def _brackets(taken: set[tuple[str, int]]) -> dict[str, int]:
 
 
 def ranked(observations: list[Observation], goals: Goals) -> list[int]:
-    """Positions of ``observations``, best first: designs that fit the constraints by
-    non-dominated front (within a front, by their mean rank over the objectives), then those
-    that do not by how far they miss, then those with no measurement."""
-    if not observations:
-        return []
-    measured = np.array([o.measured(goals) for o in observations])
-    values = np.array([[o.values.get(m) if ok else np.nan for m in goals.objectives]
-                       for o, ok in zip(observations, measured)], float)
-    excess = np.array([goals.values(o.values)[1] if ok else np.inf for o, ok in zip(observations, measured)])
-    front = np.full(len(observations), np.inf)
-    fits = measured & (excess == 0)
-    if fits.any():
-        front[fits] = nondominated_ranks(values[fits])
-    mean_rank = np.zeros(len(observations))
-    if measured.any():
-        mean_rank[measured] = np.mean([rankdata(column) for column in values[measured].T], axis=0)
-    return list(np.lexsort((mean_rank, front, excess, ~measured)))
+    """Positions of ``observations``, best first: designs that fit the constraints front after
+    front, each front in the order that represents it best (:func:`~dse.pareto.spread_order`),
+    then those that do not by how far they miss, then those with no measurement."""
+    measured = [i for i, o in enumerate(observations) if o.measured(goals)]
+    excess = {i: goals.values(observations[i].values)[1] for i in measured}
+    fitting = [i for i in measured if excess[i] == 0]
+    values = np.array([[observations[i].values[m] for m in goals.objectives] for i in fitting], float)
+    missing = sorted((i for i in measured if excess[i] > 0), key=excess.get)
+    return ([fitting[j] for j in spread_order(values)] if fitting else []) + missing + \
+        [i for i in range(len(observations)) if i not in excess]

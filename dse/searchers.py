@@ -21,7 +21,7 @@ from threadpoolctl import ThreadpoolController
 from .errors import DseError
 from .ir import Kernel
 from .objectives import AREA, Goals, area_weights, metric_value
-from .pareto import hypervolume_improvement, pareto_mask
+from .pareto import hypervolume_improvement, pareto_mask, spread_order
 from .space import Configuration, Space, pragma_directives
 from .structure import PROXIES, Columns
 from .targets import DEFAULT_TARGET
@@ -163,26 +163,6 @@ def _proxy_features(metric: str) -> tuple[str, ...] | None:
     return None
 
 
-def _spread_along_fronts(configs: list[Configuration], values: np.ndarray, count: int) -> list[Configuration]:
-    """``count`` of ``configs`` that represent the non-dominated front of ``values`` best, then
-    the fronts behind it: chosen one by one, each the design that lowers the front's ADRS
-    (:func:`~dse.pareto.adrs`) most; one per distinct value."""
-    distinct, first = np.unique(np.maximum(values, 1e-9), axis=0, return_index=True)
-    remaining, chosen = np.arange(len(distinct)), []
-    while len(chosen) < count and len(remaining):
-        on_front = remaining[pareto_mask(distinct[remaining])]
-        front = distinct[on_front]
-        excess = np.maximum(0.0, (front[None] - front[:, None]) / front[:, None]).max(axis=2)  # reference x design
-        nearest = np.full(len(front), np.inf)  # each front design's distance to the designs chosen
-        for _ in range(min(count - len(chosen), len(front))):
-            best = int(np.argmin(np.minimum(nearest[:, None], excess).mean(axis=0)))
-            nearest = np.minimum(nearest, excess[:, best])
-            excess[:, best] = np.inf
-            chosen.append(configs[first[on_front[best]]])
-        remaining = np.setdiff1d(remaining, on_front)
-    return chosen
-
-
 @functools.cache
 def _blas() -> ThreadpoolController:
     """The BLAS libraries loaded (found once: looking them up takes milliseconds)."""
@@ -197,7 +177,7 @@ class BayesSearcher(Searcher):
     """Bayesian optimisation with the predictor's linear surrogates.
 
     The initial design is, when the kernel is known, the designs that best represent the front
-    its structural proxies predict (:func:`_spread_along_fronts`), else a Latin hypercube; a
+    its structural proxies predict (:func:`~dse.pareto.spread_order`), else a Latin hypercube; a
     table's columns whose pragma texts act on the kernel's loops and arrays (the space's
     ``on``) are read as those directives. Then each objective (and each constrained metric) gets a
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
@@ -240,7 +220,8 @@ class BayesSearcher(Searcher):
         prior = self._prior_values(self._whole_or_drawn(random.Random(self.seed), set())) if self.kernel else None
         if prior is None:
             return LatinHypercubeSearcher(self.space, self.seed).propose(count)
-        return _spread_along_fronts(*prior, count)
+        configs, values = prior
+        return [configs[i] for i in spread_order(values)[:count]]
 
     def _prior_values(self, configs: list[Configuration]) -> tuple[list[Configuration], np.ndarray] | None:
         """``configs`` and their objectives as the builtin flow's operator library costs them

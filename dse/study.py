@@ -39,9 +39,11 @@ def make_searcher(strategy: str, space: Space, seed: int, planned: int, goals: G
     return SEARCHERS["random" if strategy == "halving" else strategy](space, seed, planned)
 
 
-def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int = DEFAULT_ETA,
-                   brackets: int = DEFAULT_BRACKETS) -> Scheduler:
-    return AshaScheduler(rungs, goals, eta, brackets) if strategy.endswith("halving") else FifoScheduler(rungs)
+def make_scheduler(strategy: str, rungs: tuple[str, ...], goals: Goals, eta: int | None = DEFAULT_ETA,
+                   brackets: int = DEFAULT_BRACKETS, costs: dict[str, float] | None = None) -> Scheduler:
+    """Successive halving (η None: from the fidelities' ``costs``) or one fidelity."""
+    return (AshaScheduler(rungs, goals, eta, brackets, costs) if strategy.endswith("halving")
+            else FifoScheduler(rungs))
 
 
 def observation(config: Configuration, status: str, metrics: dict, goals: Goals) -> Observation:
@@ -141,7 +143,9 @@ class _State:
         if job is not None:
             return job
         proposed = search.searcher.ask(1, self._history(), {h for h, _ in self.taken})
-        return Job(proposed[0], search.scheduler.start(self.taken)) if proposed else None
+        if proposed:
+            return Job(proposed[0], search.scheduler.start(self.taken))
+        return search.scheduler.leftover(self.results, self.taken)
 
     def tasks(self, version: str, timeout, workdir, started: float, time_limit, summary: SearchSummary, progress):
         """Tasks until the budget is committed (what runs counts as spent) or nothing is left."""

@@ -60,8 +60,9 @@ FRACTIONS = (0.02, 0.05, 0.10)
 GOALS = Goals.parse("latency_cycles,area")
 
 
-def point_fields(kernel: str, source: str, digest: str, target: str) -> dict:
-    return dict(kernel=kernel, source=source, source_hash=digest, top=None, include_dirs=(), defines=(),
+def point_fields(kernel: str, source: str, digest: str, target: str, top: str | None = None) -> dict:
+    """What every design point of a benchmark shares (as `dse sweep` on the space's file has it)."""
+    return dict(kernel=kernel, source=source, source_hash=digest, top=top, include_dirs=(), defines=(),
                 target=target, clock_ns=10.0)
 
 
@@ -76,10 +77,12 @@ def builtin_table(name: str, fidelities: tuple[str, ...], target: str, db: Path,
     with Store(db) as store, LocalExecutor(2) as executor:
         for fidelity in fidelities:
             points = design_points(configs, fidelity=fidelity,
-                                   **point_fields(space.kernel, str(source.path), source_hash(source.path), target))
+                                   **point_fields(space.kernel, str(source.path), source_hash(source.path), target,
+                                                  space.top))
             run_points(points, get_backend("builtin"), store, executor, timeout=timeout)
         frame = results_frame(store)
-    frame[frame.config_hash.isin({c.hash for c in configs})].to_csv(table, index=False)
+    frame = frame[frame.config_hash.isin({c.hash for c in configs})].drop_duplicates(["fidelity", "config_hash"])
+    frame.to_csv(table, index=False)
     return table, space
 
 
@@ -100,7 +103,7 @@ def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kerne
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.sqlite") as store, \
             LocalExecutor(1) as executor:
         search = Search("bench", space, backend, make_searcher(strategy, space, seed, budget, GOALS, kernel),
-                        make_scheduler(strategy, backend.fidelities, GOALS, 3), GOALS, budget,
+                        make_scheduler(strategy, backend.fidelities, GOALS, costs=backend.costs), GOALS, budget,
                         point_fields("bench", str(backend.table), "table", "xc7z020"))
         search.run(store, executor)
         trials = store.trials("bench")

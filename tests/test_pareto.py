@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dse.pareto import adrs, hypervolume_improvement, nondominated_ranks, pareto_mask
+from dse.pareto import adrs, hypervolume_improvement, pareto_mask, spread_order
 
 # (latency, area): b dominates d (better in both), a/b/c trade off, e equals c
 DESIGNS = np.array([[1, 9], [2, 4], [5, 2], [3, 6], [5, 2], [8, 8]])
@@ -14,8 +14,13 @@ def test_pareto_mask_keeps_the_designs_nothing_dominates():
     assert pareto_mask(np.zeros((0, 2))).tolist() == []
 
 
-def test_nondominated_ranks_peel_fronts():
-    assert nondominated_ranks(DESIGNS).tolist() == [0, 0, 0, 1, 0, 2]
+def test_spread_order_represents_each_front_best_then_the_fronts_behind():
+    # front (1, 9), (2, 4), (5, 2): (2, 4) has the least mean excess over it, (4 + 0 + 1.25 ... ) / 3 = 0.67;
+    # then (1, 9) and (5, 2) would each bring it to 0.33, the first in order wins; then the fronts behind
+    assert spread_order(DESIGNS).tolist() == [1, 0, 2, 3, 5, 4]  # 4 equals 2: after every distinct design
+    values = np.array([[1, 10], [2, 5], [3, 4], [4, 3.5], [10, 1], [2, 6], [5, 5], [1, 10]], float)
+    # (3, 4): mean excess 1.13 over the front ((2, 5): 1.14); then the ends, which lower it most
+    assert spread_order(values).tolist() == [2, 4, 0, 1, 3, 5, 6, 7]
 
 
 def test_adrs_is_the_mean_worst_relative_excess():

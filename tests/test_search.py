@@ -18,8 +18,8 @@ from dse.executor import LocalExecutor
 from dse.objectives import Goals, Limit, metric_value
 from dse.pareto import adrs, pareto_mask
 from dse.recommend import pareto_designs
-from dse.scheduler import AshaScheduler, ranked
-from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher, _spread_along_fronts
+from dse.scheduler import AshaScheduler, cost_etas, ranked
+from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher
 from dse.store import Store
 from dse.study import Search, make_scheduler, make_searcher, observation
 
@@ -149,15 +149,6 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
     assert adrs(reference[pareto_mask(reference)], found) < 0.1
 
 
-def test_spread_along_fronts_represents_each_front_best():
-    values = np.array([[1, 10], [2, 5], [3, 4], [4, 3.5], [10, 1], [2, 6], [5, 5], [1, 10]], float)
-    configs = [Configuration.of({"i": i}) for i in range(len(values))]
-    picked = lambda count: [c["i"] for c in _spread_along_fronts(configs, values, count)]
-    assert picked(1) == [2]  # (3, 4): the least mean excess over the front, 1.13 ((2, 5) has 1.14)
-    assert picked(3) == [2, 4, 0]  # then the ends, which lower it most
-    assert picked(7) == [2, 4, 0, 1, 3, 5, 6]  # the front, then the one behind it; (1, 10) once
-
-
 def test_bayes_on_a_table_whose_columns_name_the_kernels_loops_starts_from_its_structure(run_cli, tmp_path):
     table = pd.read_csv(MD_KNN)
     columns = "".join(f'[columns.{c}]\non = "{loop}"\nvalues = {json.dumps(sorted(set(table[c])))}\n'
@@ -191,7 +182,8 @@ def test_ranked_orders_fronts_then_misses_then_unmeasured():
     results = [_observation(0, 100, 10), _observation(1, 50, 20), _observation(2, 200, 5),
                _observation(3, 120, 30), _observation(4, 10, 60), _observation(5, None, 1, "failed"),
                _observation(6, 10, 90)]
-    # front 0: 1 (mean rank 2.5), 0 (2.5), 2 (3.5) — ties keep their order; front 1: 3; then 4 and 6 by excess
+    # front 0: 0 (the least mean excess over it), then 1 and 2 (either lowers it to 0.33: the first
+    # in lexicographic order wins); front 1: 3; then 4 and 6 by excess; then 5, unmeasured
     assert ranked(results, goals) == [0, 1, 2, 3, 4, 6, 5]
 
 
@@ -202,14 +194,37 @@ def test_asha_promotes_the_best_third_of_each_rung():
              enumerate([(90, 9), (10, 50), (50, 50), (80, 80), (30, 40), (70, 70)])]
     assert asha.promotion({0: rung0[:2]}, set()) is None  # 2 // 3 = 0 promotable
     first = asha.promotion({0: rung0}, set())
-    # front {1, 4, 0}; mean ranks over latency and area: 4 -> (2 + 2) / 2, 1 -> (1 + 3.5) / 2, 0 -> (6 + 1) / 2
-    assert first.rung == 1 and first.config.as_dict() == {"i": 4}
+    # front {1, 4, 0}: 1 (10, 50) has the least mean excess over it (1.60; 4: 1.81, 0: 3.33), then 0 (90, 9)
+    # lowers it most (to 0.08; 4: to 1.15)
+    assert first.rung == 1 and first.config.as_dict() == {"i": 1}
     taken = {(first.config.hash, 1)}
-    assert asha.promotion({0: rung0}, taken).config.as_dict() == {"i": 1}
-    taken.add((Configuration.of({"i": 1}).hash, 1))
+    assert asha.promotion({0: rung0}, taken).config.as_dict() == {"i": 0}
+    taken.add((Configuration.of({"i": 0}).hash, 1))
     assert asha.promotion({0: rung0}, taken) is None
     with pytest.raises(DseError, match="at least two fidelities"):
         AshaScheduler(("replay",), goals)
+
+
+def test_eta_follows_the_costs_and_a_used_up_space_promotes_what_is_left(tmp_path):
+    assert cost_etas(("csynth", "syn", "impl"), {"csynth": 1.0, "syn": 4.0, "impl": 12.0}) == [4, 3]
+    assert cost_etas(("estimate", "synth"), {"estimate": 0.01, "synth": 1.0}) == [100]
+    assert cost_etas(("a", "b"), {}) == [3]  # equal costs: the least eta
+    backend = get_backend("replay", table=_two_fidelity_table(tmp_path / "t.csv"), knobs=["a"])
+    goals = Goals.parse("latency_cycles,lut")
+    space = backend.space("t")
+    scheduler = make_scheduler("halving", backend.fidelities, goals, costs=backend.costs)
+    assert scheduler.etas == [10]
+    with Store(tmp_path / "s.sqlite") as store, LocalExecutor(1) as executor:
+        search = Search("h", space, backend, make_searcher("halving", space, 0, 3, goals, None), scheduler, goals,
+                        3.0, dict(kernel="t", source="t.csv", source_hash="h", top=None, include_dirs=(), defines=(),
+                                  target="xczu7ev", clock_ns=10.0))
+        summary = search.run(store, executor)
+        trials = store.trials("h")
+    # 9 // 10: no promotion is due, but all nine designs ran at csynth (0.9): two go on at impl (2.0)
+    assert [t["fidelity"] for t in trials] == ["csynth"] * 9 + ["impl"] * 2
+    assert summary.spent == pytest.approx(2.9)
+    csynth = [observation(Configuration.of(t["config"]), t["status"], t["metrics"], goals) for t in trials[:9]]
+    assert [t["config"] for t in trials[9:]] == [csynth[i].config.as_dict() for i in ranked(csynth, goals)[:2]]
 
 
 def test_hyperband_brackets_start_at_their_rungs_and_promote_among_their_own():
@@ -260,9 +275,10 @@ def test_halving_runs_cheap_rung_first_and_promotes(tmp_path):
         summary = search.run(store, executor)
         trials = store.trials("h")
     fidelities = [t["fidelity"] for t in trials]
-    assert summary.spent == pytest.approx(1.5)
-    # 9 csynth runs (0.9) + promotions (1.0 each) never beyond the budget: 0.5 left after one promotion
-    assert fidelities.count("impl") == 1 and fidelities.count("csynth") == 5
+    # three csynth runs (0.3), one promotion (1.0), a fourth csynth run after which the best of the
+    # four is another design, whose promotion the 0.1 left cannot pay: the search stops there
+    assert summary.spent == pytest.approx(1.4)
+    assert fidelities.count("impl") == 1 and fidelities.count("csynth") == 4
     promoted = trials[fidelities.index("impl")]
     assert fidelities.index("impl") == 3  # due as soon as 3 csynth results exist
     first_three = [t["config"]["a"] for t in trials[:3]]
