@@ -335,7 +335,12 @@ class BayesSearcher(Searcher):
                                     interactions=proxies is None and self._interactions(training),
                                     target=self.goals.target or DEFAULT_TARGET, structure=proxies)
             target = np.array([measured[i].values[metric] for i in rows], float)
-            latent[metric] = model.fit({k: v[rows] for k, v in training.items()}, target)._latent(table, encoded)
+            subset = {knob: values[rows] for knob, values in training.items()}
+            try:
+                model.fit(subset, target)
+            except np.linalg.LinAlgError:  # LAPACK's SVD now and then fails on a rank-deficient table
+                model.set_params(interactions=False).fit(subset, target)
+            latent[metric] = model._latent(table, encoded)
         mean = np.stack([latent[m][0] for m in self.goals.objectives], axis=1)
         spread = np.stack([latent[m][1] for m in self.goals.objectives], axis=1)
         fits = np.ones(len(candidates))
