@@ -17,11 +17,13 @@ LEADING = ("kernel", "backend", "fidelity", "target", "clock_ns")
 TRAILING = ("status", *METRICS, *UTILISATION, "runtime_s", "error", "config_hash")
 
 
-def results_frame(store: Store, **where: str) -> pd.DataFrame:
-    """The results in the store (those whose columns equal ``where``): study columns, one
-    column per knob, status and metrics."""
+def results_frame(store: Store, keys: set[str] | None = None, **where: str) -> pd.DataFrame:
+    """The results in the store (those whose columns equal ``where``, and whose key is one of
+    ``keys`` if given): study columns, one column per knob, status and metrics."""
     records, knobs = [], {}
     for row in store.rows(**where):
+        if keys is not None and row["key"] not in keys:
+            continue
         record = {column: row[column] for column in (*LEADING, "status", *METRICS, "runtime_s", "error",
                                                      "config_hash")}
         record.update({u: row["metrics"].get(u) for u in UTILISATION})

@@ -25,11 +25,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import random
 import tempfile
 import time
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -73,16 +73,14 @@ def builtin_table(name: str, fidelities: tuple[str, ...], target: str, db: Path,
     space = Space.load(HERE / "spaces" / f"{name}.toml")
     source = resolve_kernel(space.kernel)
     table = db.with_suffix(".csv")
-    configs = list(space.enumerate())
+    backend = get_backend("builtin")
+    points = [point for fidelity in fidelities for point in design_points(
+        list(space.enumerate()), fidelity=fidelity,
+        **point_fields(space.kernel, str(source.path), source_hash(source.path), target, space.top))]
     with Store(db) as store, LocalExecutor(2) as executor:
-        for fidelity in fidelities:
-            points = design_points(configs, fidelity=fidelity,
-                                   **point_fields(space.kernel, str(source.path), source_hash(source.path), target,
-                                                  space.top))
-            run_points(points, get_backend("builtin"), store, executor, timeout=timeout)
-        frame = results_frame(store)
-    frame = frame[frame.config_hash.isin({c.hash for c in configs})].drop_duplicates(["fidelity", "config_hash"])
-    frame.to_csv(table, index=False)
+        run_points(points, backend, store, executor, timeout=timeout)
+        keys = {point.key(backend.name, backend.version()) for point in points}  # not an older flow's results
+        results_frame(store, keys).to_csv(table, index=False)
     return table, space
 
 
@@ -195,7 +193,7 @@ def least_adrs(reference: np.ndarray, budget: int) -> float:
         return 0.0
     if math.comb(len(reference), budget) > 200_000:
         return math.nan
-    return min(adrs(reference, reference[list(chosen)]) for chosen in combinations(range(len(reference)), budget))
+    return min(adrs(reference, reference[list(chosen)]) for chosen in itertools.combinations(range(len(reference)), budget))
 
 
 def bench_space(name: str, backend, space: Space, strategies: list[str], seeds: int, kernel) -> list[dict]:
@@ -286,12 +284,12 @@ def main() -> None:
         frame = pd.DataFrame(rows)
         print("\n## ADRS (%) by evaluated share of the space, mean over seeds\n")
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-        ours = frame[frame.strategy == "bayes"].set_index("space")["10%"]
-        for other in ("random", "tpe", "nsga2"):
-            theirs = frame[frame.strategy == other].set_index("space")["10%"]
-            if len(theirs):
-                print(f"at 10%: bayes / {other} ADRS ratio per space: "
-                      + ", ".join(f"{s} {ours[s] / theirs[s]:.2f}" if theirs[s] else f"{s} -" for s in ours.index))
+        at_10 = frame.pivot(index="space", columns="strategy", values="10%")
+        for mine, other in itertools.product(("bayes", "halving", "bayes-halving"), ("random", "tpe", "nsga2")):
+            if {mine, other} <= set(at_10):
+                ratios = (at_10[mine] / at_10[other]).dropna()
+                print(f"at 10%: {mine} / {other} ADRS ratio per space: "
+                      + ", ".join(f"{space} {ratio:.2f}" for space, ratio in ratios.items()))
     overhead()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from dse import Space
 from dse.backends import BACKENDS, Backend, Result
+from dse.dataset import results_frame
 from dse.executor import LocalExecutor, make_executor
 from dse.kernels import resolve_kernel
 from dse.frontend import source_hash
@@ -39,6 +40,10 @@ def test_sweep_export_and_reuse(run_cli, tmp_path):
         assert {"inner.unroll", "m1.partition", "latency_cycles", "util_dsp", "fmax_mhz", "runtime_s"} <= set(frame)
         assert (frame.kernel == "gemm_ncubed").all() and (frame.target == "xc7z020").all()
         assert (frame.latency_cycles > 0).all() and (frame.clock_ns == 10.0).all()
+    with Store(db) as store:
+        first = list(store.rows())[:3]
+        chosen = results_frame(store, {row["key"] for row in first})
+    assert chosen.config_hash.tolist() == [row["config_hash"] for row in first]
 
 
 def test_killed_sweep_resumes_with_exactly_the_budget(tmp_path):
