@@ -182,7 +182,8 @@ class BayesSearcher(Searcher):
     ``on``) are read as those directives. Then each objective (and each constrained metric) gets a
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
     (and the kernel's structural features when the kernel is known; with fewer than
-    :data:`PRIOR_UNTIL` results, a power law of the metric's structural proxy alone), refitted on every ask;
+    :data:`PRIOR_UNTIL` results, a power law of the metric's structural proxy alone), refitted
+    on every ask;
     ``interactions`` None: with interactions while they stay few (:data:`MAX_FEATURES`).
     Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
     the best designs found (the whole space when it is small). With ``acquisition`` "ehvi" and
@@ -231,8 +232,8 @@ class BayesSearcher(Searcher):
         target = self.goals.target or DEFAULT_TARGET
         features = kernel_structure(self.kernel, target).features(self._frame(configs))
         proxies = {metric: features[parts[0]] for metric, parts in PROXIES.items()}
-        values = [[metric_value({m: v[row] for m, v in proxies.items()}, name, target) for name in self.goals.objectives]
-                  for row in range(len(configs))]
+        values = [[metric_value({m: v[row] for m, v in proxies.items()}, name, target)
+                   for name in self.goals.objectives] for row in range(len(configs))]
         if any(v is None for row in values for v in row):
             return None
         return configs, np.array(values, float).reshape(len(configs), -1)

@@ -111,7 +111,8 @@ def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kerne
             continue
         seen = observation(Configuration.of(trial["config"]), trial["status"], trial["metrics"], GOALS)
         top = trial["fidelity"] == backend.fidelities[-1] and seen.measured(GOALS)
-        found.append((backend.costs[trial["fidelity"]], tuple(seen.values[m] for m in GOALS.objectives) if top else None))
+        values = tuple(seen.values[m] for m in GOALS.objectives) if top else None
+        found.append((backend.costs[trial["fidelity"]], values))
     return found
 
 
@@ -193,7 +194,8 @@ def least_adrs(reference: np.ndarray, budget: int) -> float:
         return 0.0
     if math.comb(len(reference), budget) > 200_000:
         return math.nan
-    return min(adrs(reference, reference[list(chosen)]) for chosen in itertools.combinations(range(len(reference)), budget))
+    return min(adrs(reference, reference[list(chosen)])
+               for chosen in itertools.combinations(range(len(reference)), budget))
 
 
 def bench_space(name: str, backend, space: Space, strategies: list[str], seeds: int, kernel) -> list[dict]:
