@@ -204,9 +204,9 @@ class BayesSearcher(Searcher):
         self.kernel, self.initial, self.pool, self.samples = kernel, initial, pool, samples
         self.interactions, self.acquisition = interactions, acquisition
         self.trips = {name: loop.trip_count for name, loop in kernel.loops.items()} if kernel else {}
-        pragmas = space.pragma_columns if kernel else {}
-        self.knobs = list(space.knobs) + sorted({  # and the directives of table columns' pragma texts
-            name for column, target in pragmas.items() for value in space.knobs[column].values
+        self.pragmas = space.pragma_columns if kernel else {}  # table columns read as the kernel's directives
+        self.knobs = list(space.knobs) + sorted({
+            name for column, target in self.pragmas.items() for value in space.knobs[column].values
             for name in pragma_directives(target, str(value), self.trips.get(target))})
         self._draws: list[Configuration] | None = None
         self._neighbours: dict[str, list[Configuration]] = {}
@@ -277,7 +277,8 @@ class BayesSearcher(Searcher):
 
     def _frame(self, configs: list[Configuration]) -> Columns:
         """The knob values of ``configs`` by column (None: inactive)."""
-        values = [self.space.with_directives(c.as_dict(), self.trips) if self.trips else c.as_dict() for c in configs]
+        values = [self.space.with_directives(c.as_dict(), self.trips) if self.pragmas else c.as_dict()
+                  for c in configs]
         return {knob: np.array([v.get(knob) for v in values], dtype=object) for knob in self.knobs}
 
     def _candidates(self, rng: np.random.Generator, front: list[Configuration],
