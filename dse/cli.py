@@ -479,9 +479,9 @@ for two objectives, or expected improvement of random scalarisations for more, t
 probability of meeting the constraints); halving and bayes-halving add asynchronous successive
 halving over the backend's fidelities (e.g. vitis csynth -> syn -> impl: many candidates at the
 cheap stage, the best 1/eta promoted, eta being how many times the next stage costs; once
-nothing new is left to try, the best not promoted yet go on; --brackets B > 1 runs asynchronous Hyperband, whose B
-brackets start new candidates at the first B stages, in case the cheapest stage ranks designs
-poorly). Every run is stored in --db as a trial of the study (--study, default
+nothing new is left to try, the best not promoted yet go on; --brackets B > 1 runs
+asynchronous Hyperband, whose B brackets start new candidates at the first B stages, in case
+the cheapest stage ranks designs poorly). Every run is stored in --db as a trial of the study (--study, default
 KERNEL-STRATEGY-sSEED): run the same command again and an interrupted search resumes, or a
 larger --budget continues it. --budget counts runs of the most expensive fidelity; a cheaper
 one costs its share, and the search ends where its next run would pass the budget.
@@ -544,8 +544,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
                           fidelity=rungs[-1], target=args.target)
     search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
-                    make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets,
-                                   {fidelity: backend.cost(fidelity) for fidelity in rungs}),
+                    make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets, backend.costs),
                     goals, budget, point, warm)
     with Store(args.db) as store, make_executor(args.executor, args.jobs) as executor:
         store.open_study(name, settings)

@@ -30,13 +30,18 @@ def utilisation_column(resource: str) -> str:
     return f"util_{resource}"
 
 
+def is_area(name: str) -> bool:
+    """Whether the objective ``name`` is ``area`` or a weighted ``area(...)``."""
+    return name == AREA or name.startswith(AREA + "(")
+
+
 def metric_value(metrics: dict, name: str, target: str | None = None) -> float | None:
     """A metric of one result: as reported, or utilisation computed from the target's capacity,
     or ``area``; None when the result does not have it."""
     value = metrics.get(name)
     if value is not None:
         return float(value)
-    if name == AREA or name.startswith(AREA + "("):
+    if is_area(name):
         weights = area_weights(name)
         parts = {r: metric_value(metrics, utilisation_column(r), target) for r in weights}
         known = [r for r, part in parts.items() if part is not None]

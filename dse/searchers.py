@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController
 
 from .errors import DseError
 from .ir import Kernel
-from .objectives import AREA, Goals, area_weights, metric_value
+from .objectives import Goals, area_weights, is_area, metric_value
 from .pareto import hypervolume_improvement, pareto_mask, spread_order
 from .space import Configuration, Space, pragma_directives
 from .structure import PROXIES, Columns
@@ -158,7 +158,7 @@ def _proxy_features(metric: str) -> tuple[str, ...] | None:
         return (f"log2_{PROXIES[metric][0]}",)
     if metric.startswith("util_") and metric[5:] in PROXIES:
         return (f"log2_{metric[5:]}",)
-    if metric == AREA or metric.startswith(AREA + "("):
+    if is_area(metric):
         return tuple(f"log2_{resource}" for resource, weight in area_weights(metric).items() if weight > 0)
     return None
 
