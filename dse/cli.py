@@ -17,13 +17,13 @@ from rich.table import Table
 
 from .backends import METRICS, Backend, get_backend
 from .backends.vitis import import_solutions
-from .dataset import LEADING, TRAILING, UTILISATION, export, load_table, results_frame
+from .dataset import LEADING, TRAILING, export, load_table, results_frame
 from .errors import DseError
 from .executor import make_executor
 from .frontend import read_kernel, source_hash
 from .ir import Kernel, kernel_record
 from .kernels import bundled_kernels, resolve_kernel
-from .objectives import Goals
+from .objectives import UTILISATION, Goals
 from .pareto import pareto_mask
 from .parsers import parse_report, utilisation
 from .paths import bundled
@@ -528,6 +528,7 @@ def _search_setup(args: argparse.Namespace):
 def cmd_search(args: argparse.Namespace) -> int:
     goals = Goals.parse(args.objectives, args.constraint, args.target)
     backend, space, kernel, rungs, point = _search_setup(args)
+    goals.check(backend.metrics, args.table if args.backend == "replay" else f"the {backend.name} backend's results")
     _check_counts(args)
     budget = args.budget or min(space.count(), 100)
     name = args.study or f"{point['kernel']}-{args.strategy}-s{args.seed}"
@@ -603,6 +604,8 @@ def _results(args: argparse.Namespace) -> tuple[list[dict], dict, Goals]:
     objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
     goals = Goals.parse(objectives, args.constraint or settings.get("constraints", []),
                         settings.get("target") or (rows[0]["target"] if rows else None))
+    if rows:
+        goals.check({metric for row in rows for metric in row["metrics"]}, args.db)
     return rows, settings, goals
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 
 from .backends.base import METRICS
 from .errors import DseError, did_you_mean
+from .objectives import UTILISATION
 from .store import Store
 
-UTILISATION = ("util_lut", "util_ff", "util_dsp", "util_bram")
 LEADING = ("kernel", "backend", "fidelity", "target", "clock_ns")
 TRAILING = ("status", *METRICS, *UTILISATION, "runtime_s", "error", "config_hash")
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DseError
+from .errors import DseError, did_you_mean
 from .targets import TARGETS
 
 RESOURCES = ("lut", "ff", "dsp", "bram")
+"""The resources a result counts, and whose utilisation (``util_lut``...) it may report."""
 AREA = "area"
 _WEIGHTED_AREA = re.compile(r"^area\((.*)\)$")
 _OBJECTIVES = re.compile(r",(?![^(]*\))")  # commas outside parentheses
@@ -28,6 +30,9 @@ _LIMIT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|<|>=|>)\s*([-+0-9.eE]+)\s*(%?)
 
 def utilisation_column(resource: str) -> str:
     return f"util_{resource}"
+
+
+UTILISATION = tuple(map(utilisation_column, RESOURCES))
 
 
 def is_area(name: str) -> bool:
@@ -51,6 +56,15 @@ def metric_value(metrics: dict, name: str, target: str | None = None) -> float |
         count = metrics.get(name[5:])
         return None if count is None else 100.0 * float(count) / TARGETS[target].capacity[name[5:]]
     return None
+
+
+def computable(name: str, known: Collection[str]) -> bool:
+    """Whether :func:`metric_value` can give ``name`` from results that have the metrics ``known``."""
+    if name in known:
+        return True
+    if is_area(name):
+        return any(computable(utilisation_column(r), known) for r, weight in area_weights(name).items() if weight > 0)
+    return name.startswith("util_") and name[5:] in RESOURCES and name[5:] in known
 
 
 @functools.cache
@@ -147,6 +161,15 @@ class Goals:
         values = np.array([[o.values[m] for m in self.objectives] for o in observations], float)
         return values.reshape(-1, len(self.objectives)), np.array([self.values(o.values)[1] == 0 for o in observations],
                                                                   dtype=bool)
+
+    def check(self, known: Collection[str], source: str) -> None:
+        """Raise :class:`DseError` for the first metric the goals read that results with the
+        metrics ``known`` (those of ``source``) never give."""
+        named = [(f"objective '{name}'", name) for name in self.objectives]
+        for what, name in named + [(f"constraint '{limit.text}'", limit.metric) for limit in self.limits]:
+            if not computable(name, known):
+                raise DseError(f"{what}: no metric '{name}' in {source} (there are "
+                               f"{', '.join(sorted(known))}){did_you_mean(name, known)}")
 
     def describe(self) -> str:
         text = "minimise " + ", ".join(self.objectives)

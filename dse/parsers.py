@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DseError
-
-RESOURCES = ("lut", "ff", "dsp", "bram")
+from .objectives import RESOURCES, utilisation_column
 
 
 @dataclass
@@ -34,7 +33,7 @@ class Report:
 
 def utilisation(metrics: dict[str, float | None], available: dict[str, float]) -> dict[str, float]:
     """``util_<resource>``: % of the device's ``available`` resources, for those both give."""
-    return {f"util_{r}": round(100 * metrics[r] / available[r], 2) for r in RESOURCES
+    return {utilisation_column(r): round(100 * metrics[r] / available[r], 2) for r in RESOURCES
             if metrics.get(r) is not None and available.get(r)}
 
 

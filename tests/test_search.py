@@ -115,6 +115,20 @@ def test_weighted_area_objective():
             Goals.parse(bad)
 
 
+def test_goals_name_only_metrics_the_results_can_give():
+    builtin = get_backend("builtin").metrics
+    Goals.parse("latency_cycles,area(lut=1)", ["lut<=60%", "dsp<=4"]).check(builtin, "builtin")
+    md_knn = get_backend("replay", table=MD_KNN).metrics  # utilisation in % only, under the store's names too
+    assert {"latency_cycles", "util_lut", "util_lut_pct", "synth_time_s"} <= md_knn and "lut" not in md_knn
+    Goals.parse("latency_cycles,area", ["lut<=50%"]).check(md_knn, "md-knn")
+    with pytest.raises(DseError, match="objective 'lut': no metric 'lut' in md-knn"):
+        Goals.parse("latency_cycles,lut").check(md_knn, "md-knn")
+    with pytest.raises(DseError, match="constraint 'dps<=4': no metric 'dps' in builtin .* \\(did you mean 'dsp'\\?\\)"):
+        Goals.parse("latency_cycles", ["dps<=4"]).check(builtin, "builtin")
+    with pytest.raises(DseError, match="objective 'area\\(dsp=1\\)'"):
+        Goals.parse("area(dsp=1)").check({"latency_cycles", "util_lut"}, "t.csv")
+
+
 # ----- searchers ----------------------------------------------------------------------------
 
 def test_non_adaptive_searchers_skip_what_was_tried():
@@ -385,6 +399,8 @@ def test_cli_search_recommend_report_on_replay(run_cli, tmp_path):
     for path in emitted:
         record = json.loads(path.read_text())
         assert record["metrics"]["util_lut"] <= 20
+    code, _, err = run_cli("recommend", "--db", db, "--objectives", "latency_cycles,lut")
+    assert code == 2 and f"objective 'lut': no metric 'lut' in {db} (there are latency_cycles, " in err
     code, _, err = run_cli("report", "--db", db, "--study", "md_knn-bayes-s0", "-o", tmp_path / "r.html")
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()
@@ -422,6 +438,8 @@ def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
       "--fidelity", "replay,replay", "--brackets", "3"),
      "--brackets must be between 1 and the number of fidelities (2)"),
     (("recommend", "--db", "missing.sqlite"), "no such database"),
+    (("search", "gemm_ncubed", "--objectives", "latency_cycles,lutt"), "objective 'lutt': no metric 'lutt'"),
+    (("search", "x", "--backend", "replay", "--table", MD_KNN, "--constraint", "dsp<=4"), "no metric 'dsp'"),
 ])
 def test_cli_search_errors_are_one_line(run_cli, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

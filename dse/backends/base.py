@@ -13,6 +13,7 @@ from pathlib import Path
 from ..errors import DseError, did_you_mean
 from ..frontend import read_kernel
 from ..ir import Kernel
+from ..objectives import UTILISATION
 from ..space import Configuration, Space
 
 NEUTRAL = {"unroll": 1, "pipeline": "off", "partition": "none"}
@@ -83,6 +84,8 @@ class Backend(ABC):
     directives: frozenset[str] = frozenset({"unroll", "pipeline", "ii", "partition", "factor", "dim", "inline",
                                             "period_ns"})
     options: dict[str, tuple | type] = {}
+    metrics: frozenset[str] = frozenset({*METRICS, *UTILISATION})
+    """What its results may report: the metrics objectives and constraints can name."""
     costs: dict[str, float] = {}
     """What one run of each fidelity costs, in any unit (a search counts its budget in the cost
     of its most expensive fidelity); a fidelity missing here costs 1."""

@@ -62,6 +62,9 @@ class ReplayBackend(Backend):
             if knob not in frame:
                 raise DseError(f"{self.table}: no knob column '{knob}'{did_you_mean(knob, frame.columns)}")
         self.frame = frame
+        measured = [c for c in frame.columns if c not in self.knobs and c not in BOOKKEEPING
+                    and pd.api.types.is_numeric_dtype(frame[c])]
+        self.metrics = frozenset({*measured, *(ALIASES[c] for c in measured if ALIASES.get(c, "runtime_s") != "runtime_s")})
         self.fidelities, self.costs = self._fidelities(frame)
         self._digest = hashlib.sha256(self.table.read_bytes()).hexdigest()[:12]
         self._rows: dict[tuple, dict] = {}
