@@ -309,8 +309,8 @@ class Estimator:
                                              key=lambda item: item.order if isinstance(item, Loop) else item.id)
         return self._region_items[key]
 
-    def _banking(self, array: Array | None) -> tuple[int, int, int]:
-        """(partitioned dimension index, banks, elements per bank)."""
+    def banking(self, array: Array | None) -> tuple[int, int, int]:
+        """(partitioned dimension index, banks, elements per bank) of ``array`` under the directives."""
         key = None if array is None else (array.name, array.function)
         if key not in self._bankings:
             self._bankings[key] = self._compute_banking(array)
@@ -369,7 +369,7 @@ class Estimator:
         for array in owned:
             if array.size is None or array.element.bits is None:
                 continue
-            _, banks, words = self._banking(array)
+            _, banks, words = self.banking(array)
             tiles, memory_lut, memory_ff = self.target.memory_cost(array.element.bits, banks, words)
             bram, lut, ff = bram + int(tiles), lut + float(memory_lut), ff + float(memory_ff)
         return bram, lut, ff
@@ -403,7 +403,7 @@ class Estimator:
             facts = _OpFacts("free", type_bits(op.type))
         elif kind in ("load", "store"):
             array = self._array(op.array, self.function_of[op.id])
-            dim, banks, per_bank = self._banking(array)
+            dim, banks, per_bank = self.banking(array)
             facts = _OpFacts("register" if per_bank == 1 else "memory", type_bits(op.type))
             facts.array, facts.dim, facts.banks = array, dim, banks
             if facts.banks > 1:

@@ -375,7 +375,7 @@ class RtlGenerator:
 
     def bank(self, array: Array, bank: int, accesses: list) -> None:
         """One bank's storage and ports (a top argument's bank is outside: its ports are the module's)."""
-        _, banks, words = self.estimator._banking(array)
+        _, banks, words = self.estimator.banking(array)
         width, abits = max(1, array.element.bits or 32), _bits(min(words, 1 << 16))
         name = f"m_{array.function}_{array.name}_{bank}"
         external = array.kind == "argument" and array.function == self.kernel.top
