@@ -18,6 +18,7 @@ import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -39,6 +40,10 @@ def cost_etas(rungs: tuple[str, ...], costs: dict[str, float]) -> list[int]:
     hundred times cheaper screens a hundred designs for each one it lets through."""
     return [max(MIN_ETA, round(costs.get(high, 1.0) / max(costs.get(low, 1.0), 1e-12)))
             for low, high in zip(rungs, rungs[1:])]
+
+
+Chooser = Callable[[list[Configuration]], "int | None"]
+"""Picks one of the configurations that may go up a rung (its position), or None: no preference."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,10 @@ class Scheduler(ABC):
         """A configuration to run at a higher rung, given each rung's results and the
         (configuration hash, rung) pairs run or running; None when no promotion is due."""
 
-    def leftover(self, results: dict[int, list[Observation]], taken: set[tuple[str, int]]) -> Job | None:
+    def leftover(self, results: dict[int, list[Observation]], taken: set[tuple[str, int]],
+                 choose: Chooser | None = None) -> Job | None:
         """When the searcher has nothing new: a configuration to run at a higher rung although
-        no promotion is due, or None."""
+        no promotion is due (``choose`` picks among those that may go), or None."""
         return None
 
 
@@ -102,6 +108,7 @@ class AshaScheduler(Scheduler):
         # Hyperband's bracket sizes: a bracket halving s times takes η^s / (s + 1) configurations
         # for each one of the bracket that starts at the top, so that each spends about the same
         self.shares = [math.prod(self.etas[b:]) / (len(rungs) - b) for b in range(brackets)]
+        self._ranks: dict[tuple[int, int], list[int]] = {}  # (rung, bracket) -> ranking of its results
 
     def start(self, taken):
         entered = Counter(_brackets(taken).values())
@@ -110,22 +117,27 @@ class AshaScheduler(Scheduler):
     def promotion(self, results, taken):
         return self._promote(results, taken, lambda done, rung: len(done) // self.etas[rung])
 
-    def leftover(self, results, taken):
-        """The best measured design not promoted yet, as if the whole rung were its best 1/η:
-        with nothing new to try, the budget left is spent higher up."""
-        return self._promote(results, taken, lambda done, rung: sum(o.measured(self.goals) for o in done))
+    def leftover(self, results, taken, choose=None):
+        """A measured design not promoted yet, as if the whole rung were its best 1/η: with
+        nothing new to try, the budget left is spent higher up. ``choose`` picks it (a searcher
+        that learnt the higher rung), else the best ranked goes."""
+        return self._promote(results, taken, lambda done, rung: sum(o.measured(self.goals) for o in done), choose)
 
-    def _promote(self, results, taken, promotable) -> Job | None:
-        """The best of each rung's ``promotable(results of a bracket, rung)`` not taken at the
-        next rung yet, the most advanced rung first."""
+    def _promote(self, results, taken, promotable, choose: Chooser | None = None) -> Job | None:
+        """Of each rung's best ``promotable(results of a bracket, rung)`` not taken at the next
+        rung yet, the most advanced rung first: the one ``choose`` picks, else the best."""
         bracket = _brackets(taken | {(o.config.hash, rung) for rung, done in results.items() for o in done})
         for rung in reversed(range(len(self.rungs) - 1)):
             for b in range(min(rung, self.brackets - 1) + 1):
                 done = [o for o in results.get(rung, []) if bracket.get(o.config.hash) == b]
-                for index in ranked(done, self.goals)[:promotable(done, rung)]:
-                    config = done[index].config
-                    if (config.hash, rung + 1) not in taken:
-                        return Job(config, rung + 1)
+                order = self._ranks.get((rung, b))
+                if order is None or len(order) != len(done):  # results only grow: ranked again when they do
+                    order = self._ranks[rung, b] = ranked(done, self.goals)
+                waiting = [done[i].config for i in order[:promotable(done, rung)]
+                           if (done[i].config.hash, rung + 1) not in taken]
+                if waiting:
+                    picked = choose(waiting) if choose else None
+                    return Job(waiting[picked or 0], rung + 1)
         return None
 
 

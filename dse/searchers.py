@@ -43,6 +43,10 @@ PRIOR_UNTIL = 10
 """With the kernel known, a metric with fewer observations than this is modelled as a power law
 of its structural proxy alone (few weights, so a few observations calibrate it); from then on
 over every knob and structural feature."""
+REFIT_GROWTH = 0.05
+"""The surrogates are fitted again once the observations have grown by this share since their
+last fit (at least one: with few observations, on every one), not on every proposal: a search
+of a cheap fidelity asks thousands of times."""
 CORNERS = 0.3
 """Dirichlet concentration of the scalarisation weights: below 1, weights near one objective
 alone are frequent, so the ends of the front (the fastest designs, the smallest) are sought too."""
@@ -83,6 +87,11 @@ class Searcher(ABC):
         chosen = [c for c in self._plan if c.hash not in excluded][:count]
         return chosen + _unseen_at_random(self.space, random.Random(f"{self.seed}:{len(excluded)}"),
                                           excluded | {c.hash for c in chosen}, count - len(chosen))
+
+    def choose(self, candidates: list[Configuration], history: list[Observation]) -> int | None:
+        """Which of ``candidates`` (measured at a cheaper fidelity) it would run next, having
+        learnt ``history``; None: no preference (a searcher that does not learn)."""
+        return None
 
 
 class GridSearcher(Searcher):
@@ -183,7 +192,7 @@ class BayesSearcher(Searcher):
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
     (and the kernel's structural features when the kernel is known; with fewer than
     :data:`PRIOR_UNTIL` results, a power law of the metric's structural proxy alone), refitted
-    on every ask;
+    as results come (:data:`REFIT_GROWTH`);
     ``interactions`` None: with interactions while they stay few (:data:`MAX_FEATURES`).
     Candidates are not enumerated: they are uniform draws plus every one-knob neighbour of
     the best designs found (the whole space when it is small). With ``acquisition`` "ehvi" and
@@ -209,6 +218,7 @@ class BayesSearcher(Searcher):
             name for column, target in self.pragmas.items() for value in space.knobs[column].values
             for name in pragma_directives(target, str(value), self.trips.get(target))})
         self._draws: list[Configuration] | None = None
+        self._fitted: tuple[list[Observation], dict] = ([], {})
         self._neighbours: dict[str, list[Configuration]] = {}
 
     @property
@@ -249,8 +259,22 @@ class BayesSearcher(Searcher):
                  if best]
         rng = np.random.default_rng([self.seed, len(history)])
         candidates = self._candidates(rng, front, excluded)
+        return [candidates[i] for i in self._best(candidates, measured, count, rng, len(history))]
+
+    def choose(self, candidates, history):
+        """The candidate the acquisition prefers, once the initial design is measured."""
+        measured = [o for o in history if o.measured(self.goals)]
+        if len(measured) < self.initial_size or not candidates:
+            return None
+        return self._best(candidates, measured, 1, np.random.default_rng([self.seed, len(history)]), len(history))[0]
+
+    def _best(self, candidates: list[Configuration], measured: list[Observation], count: int,
+              rng: np.random.Generator, asked: int) -> list[int]:
+        """Positions of the ``count`` candidates the acquisition picks, one after another, having
+        learnt ``measured`` (``asked``: observations so far, which set the Thompson turns)."""
         if not candidates:
             return []
+        values, feasible = self.goals.table(measured)
         with _blas().limit(limits=1):  # matrices this small are slower on several BLAS threads
             mean, spread, fits = self._predict(measured, candidates)
         observed = np.log1p(np.maximum(values, 0))
@@ -261,7 +285,7 @@ class BayesSearcher(Searcher):
         for _ in range(min(count, len(candidates))):
             weights = rng.dirichlet(np.full(mean.shape[1], CORNERS))
             scalar = lambda z: (weights * z).max(axis=-1) + 0.05 * (weights * z).sum(axis=-1)
-            if feasible.any() and (len(history) + len(chosen)) % THOMPSON == THOMPSON - 1:
+            if feasible.any() and (asked + len(chosen)) % THOMPSON == THOMPSON - 1:
                 score = -scalar(draws[0]) * fits  # one posterior draw: explores where the model is unsure
             elif feasible.any() and self.acquisition == "ehvi" and mean.shape[1] == 2:
                 believed = np.vstack([fitting, (mean[chosen] - low) / span])  # the batch's earlier proposals too
@@ -273,7 +297,7 @@ class BayesSearcher(Searcher):
                 score = fits.copy()
             score[chosen] = -np.inf
             chosen.append(int(np.argmax(score)))
-        return [candidates[i] for i in chosen]
+        return chosen
 
     def _frame(self, configs: list[Configuration]) -> Columns:
         """The knob values of ``configs`` by column (None: inactive)."""
@@ -320,14 +344,17 @@ class BayesSearcher(Searcher):
             self.interactions = len(columns) <= MAX_FEATURES
         return self.interactions
 
-    def _predict(self, measured: list[Observation], candidates: list[Configuration]):
-        """Posterior mean and spread of each objective (log scale) over the candidates, and the
-        probability that each fits every constraint."""
+    def _models(self, measured: list[Observation]) -> dict:
+        """A surrogate per metric with two or more values among ``measured``; those of the last
+        fit while ``measured`` extends what they learnt by less than :data:`REFIT_GROWTH`."""
         from .surrogates import LinearSurrogate
 
-        training, table = self._frame([o.config for o in measured]), self._frame(candidates)
-        encoded: dict = {}
-        latent = {}
+        learnt = self._fitted[0]
+        if len(learnt) <= len(measured) < len(learnt) * (1 + REFIT_GROWTH) and \
+                all(a is b for a, b in zip(learnt, measured)):
+            return self._fitted[1]
+        training = self._frame([o.config for o in measured])
+        models = {}
         for metric in self.goals.metrics:
             rows = [i for i, o in enumerate(measured) if o.values.get(metric) is not None]
             if len(rows) < 2:
@@ -339,10 +366,17 @@ class BayesSearcher(Searcher):
             target = np.array([measured[i].values[metric] for i in rows], float)
             subset = {knob: values[rows] for knob, values in training.items()}
             try:
-                model.fit(subset, target)
+                models[metric] = model.fit(subset, target)
             except np.linalg.LinAlgError:  # LAPACK's SVD now and then fails on a rank-deficient table
-                model.set_params(interactions=False).fit(subset, target)
-            latent[metric] = model._latent(table, encoded)
+                models[metric] = model.set_params(interactions=False).fit(subset, target)
+        self._fitted = (list(measured), models)
+        return models
+
+    def _predict(self, measured: list[Observation], candidates: list[Configuration]):
+        """Posterior mean and spread of each objective (log scale) over the candidates, and the
+        probability that each fits every constraint."""
+        table, encoded = self._frame(candidates), {}
+        latent = {metric: model._latent(table, encoded) for metric, model in self._models(measured).items()}
         mean = np.stack([latent[m][0] for m in self.goals.objectives], axis=1)
         spread = np.stack([latent[m][1] for m in self.goals.objectives], axis=1)
         fits = np.ones(len(candidates))

@@ -142,10 +142,12 @@ class _State:
         job = search.scheduler.promotion(self.results, self.taken)
         if job is not None:
             return job
-        proposed = search.searcher.ask(1, self._history(), {h for h, _ in self.taken})
+        history = self._history()
+        proposed = search.searcher.ask(1, history, {h for h, _ in self.taken})
         if proposed:
             return Job(proposed[0], search.scheduler.start(self.taken))
-        return search.scheduler.leftover(self.results, self.taken)
+        return search.scheduler.leftover(self.results, self.taken,
+                                         lambda configs: search.searcher.choose(configs, history))
 
     def tasks(self, version: str, timeout, workdir, started: float, time_limit, summary: SearchSummary, progress):
         """Tasks until the budget is committed (what runs counts as spent) or nothing is left."""

@@ -18,7 +18,7 @@ from dse.executor import LocalExecutor
 from dse.objectives import Goals, Limit, metric_value
 from dse.pareto import adrs, pareto_mask
 from dse.recommend import pareto_designs
-from dse.scheduler import AshaScheduler, cost_etas, ranked
+from dse.scheduler import AshaScheduler, Job, cost_etas, ranked
 from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher
 from dse.store import Store
 from dse.study import Search, make_scheduler, make_searcher, observation
@@ -161,6 +161,22 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
     every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
     reference = np.array([[o.values[m] for m in GOALS.objectives] for o in every])
     assert adrs(reference[pareto_mask(reference)], found) < 0.1
+    # which of the designs left it would run next: none before its initial design is measured
+    left = [o.config for o in every if o.config.hash not in {h.config.hash for h in history}]
+    assert searcher.choose(left, history[:2]) is None
+    picked = searcher.choose(left, history)
+    assert picked == searcher.choose(left, history) and 0 <= picked < len(left)
+
+
+def test_bayes_refits_its_surrogates_as_results_grow_by_a_twentieth():
+    backend = get_backend("replay", table=MD_KNN)
+    space = backend.space("x")
+    every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
+    searcher = BayesSearcher(space, seed=0, planned=48, goals=GOALS)
+    first = searcher._models(every[:40])
+    assert searcher._models(every[:41]) is first  # 41 < 40 * 1.05: the same fit
+    assert searcher._models(every[:42]) is not first
+    assert searcher._models(every[1:43]) is not searcher._models(every[:43])  # other observations: fitted again
 
 
 def test_bayes_on_a_table_whose_columns_name_the_kernels_loops_starts_from_its_structure(run_cli, tmp_path):
@@ -239,6 +255,12 @@ def test_eta_follows_the_costs_and_a_used_up_space_promotes_what_is_left(tmp_pat
     assert summary.spent == pytest.approx(2.9)
     csynth = [observation(Configuration.of(t["config"]), t["status"], t["metrics"], goals) for t in trials[:9]]
     assert [t["config"] for t in trials[9:]] == [csynth[i].config.as_dict() for i in ranked(csynth, goals)[:2]]
+    # a searcher that learnt the higher rung chooses what goes on instead: here the worst ranked
+    results = {0: csynth}
+    taken = {(o.config.hash, 0) for o in csynth}
+    worst = scheduler.leftover(results, taken, choose=lambda configs: len(configs) - 1)
+    assert worst == Job(csynth[ranked(csynth, goals)[-1]].config, 1)
+    assert scheduler.leftover(results, taken, choose=lambda configs: None).config == csynth[ranked(csynth, goals)[0]].config
 
 
 def test_hyperband_brackets_start_at_their_rungs_and_promote_among_their_own():
