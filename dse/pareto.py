@@ -22,8 +22,10 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
 
     In lexicographic order a design can only be dominated by one before it, and whatever
     dominates it, something already on the front does too: each design is compared with the
-    front alone, never with every other design."""
+    front alone, never with every other design (two objectives: all at once, :func:`_pareto_mask_2d`)."""
     values = np.asarray(values, dtype=float)
+    if values.ndim == 2 and values.shape[1] == 2 and len(values) and not np.isnan(values).any():
+        return _pareto_mask_2d(values)
     mask = np.zeros(len(values), dtype=bool)
     front = np.empty((0, values.shape[1]))
     for row in np.lexsort(values.T[::-1]):
@@ -31,6 +33,21 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
         if not ((front <= candidate).all(axis=1) & (front < candidate).any(axis=1)).any():
             mask[row] = True
             front = np.vstack([front, candidate])
+    return mask
+
+
+def _pareto_mask_2d(values: np.ndarray) -> np.ndarray:
+    """:func:`pareto_mask` of two objectives without a loop: in lexicographic order, a design
+    is dominated by an earlier one with a smaller first objective and a second no larger, or
+    with the same first objective and a smaller second (the first of its group has the least)."""
+    order = np.lexsort(values.T[::-1])
+    first, second = values[order, 0], values[order, 1]
+    new_group = np.r_[True, first[1:] != first[:-1]]
+    group = np.cumsum(new_group) - 1
+    least = second[new_group]  # each group's least second objective
+    before = np.r_[np.inf, np.minimum.accumulate(least)[:-1]]  # the least over the groups before
+    mask = np.empty(len(values), dtype=bool)
+    mask[order] = ~((before[group] <= second) | (least[group] < second))
     return mask
 
 

@@ -14,6 +14,14 @@ def test_pareto_mask_keeps_the_designs_nothing_dominates():
     assert pareto_mask(np.zeros((0, 2))).tolist() == []
 
 
+def test_pareto_mask_of_two_objectives_agrees_with_the_general_one():
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # small integers: many ties in one objective or both
+        values = rng.integers(0, 6, size=(rng.integers(1, 30), 2)).astype(float)
+        general = pareto_mask(np.hstack([values, np.zeros((len(values), 1))]))  # a third, constant objective
+        assert pareto_mask(values).tolist() == general.tolist()
+
+
 def test_spread_order_represents_each_front_best_then_the_fronts_behind():
     # front (1, 9), (2, 4), (5, 2): (2, 4) has the least mean excess over it, (4 + 0 + 1.25 ... ) / 3 = 0.67;
     # then (1, 9) and (5, 2) would each bring it to 0.33, the first in order wins; then the fronts behind
