@@ -58,13 +58,15 @@ def metric_value(metrics: dict, name: str, target: str | None = None) -> float |
     return None
 
 
-def computable(name: str, known: Collection[str]) -> bool:
-    """Whether :func:`metric_value` can give ``name`` from results that have the metrics ``known``."""
+def computable(name: str, known: Collection[str], target: str | None = None) -> bool:
+    """Whether :func:`metric_value` can give ``name`` from results that have the metrics ``known``
+    (a utilisation from a count needs the ``target``'s capacity)."""
     if name in known:
         return True
     if is_area(name):
-        return any(computable(utilisation_column(r), known) for r, weight in area_weights(name).items() if weight > 0)
-    return name.startswith("util_") and name[5:] in RESOURCES and name[5:] in known
+        return any(computable(utilisation_column(r), known, target)
+                   for r, weight in area_weights(name).items() if weight > 0)
+    return name.startswith("util_") and name[5:] in RESOURCES and name[5:] in known and target in TARGETS
 
 
 @functools.cache
@@ -167,9 +169,12 @@ class Goals:
         metrics ``known`` (those of ``source``) never give."""
         named = [(f"objective '{name}'", name) for name in self.objectives]
         for what, name in named + [(f"constraint '{limit.text}'", limit.metric) for limit in self.limits]:
-            if not computable(name, known):
-                raise DseError(f"{what}: no metric '{name}' in {source} (there are "
-                               f"{', '.join(sorted(known))}){did_you_mean(name, known)}")
+            if not computable(name, known, self.target):
+                parts = area_weights(name) if is_area(name) else [name[5:]] if name.startswith("util_") else []
+                counts = [part for part in parts if part in known]
+                hint = (f"; a utilisation from {', '.join(counts)} needs the device's capacity: --target "
+                        f"{' or '.join(TARGETS)}") if counts else did_you_mean(name, known)
+                raise DseError(f"{what}: no metric '{name}' in {source} (there are {', '.join(sorted(known))}){hint}")
 
     def describe(self) -> str:
         text = "minimise " + ", ".join(self.objectives)

@@ -127,6 +127,10 @@ def test_goals_name_only_metrics_the_results_can_give():
         Goals.parse("latency_cycles", ["dps<=4"]).check(builtin, "builtin")
     with pytest.raises(DseError, match="objective 'area\\(dsp=1\\)'"):
         Goals.parse("area(dsp=1)").check({"latency_cycles", "util_lut"}, "t.csv")
+    counts = {"latency_cycles", "lut", "dsp"}  # resources as counts: a percentage needs the device
+    Goals.parse("area", ["lut<=50%"], target="xc7z020").check(counts, "t.csv")
+    with pytest.raises(DseError, match="'util_lut' in t.csv .*; a utilisation from lut needs the device's capacity"):
+        Goals.parse("latency_cycles", ["lut<=50%"], target="xczu9eg").check(counts, "t.csv")
 
 
 # ----- searchers ----------------------------------------------------------------------------
