@@ -58,15 +58,19 @@ def metric_value(metrics: dict, name: str, target: str | None = None) -> float |
     return None
 
 
+def resources_of(name: str) -> list[str]:
+    """The resources whose utilisation the metric ``name`` reads: those an area weighs, the one
+    of ``util_<resource>``; none for another metric."""
+    if is_area(name):
+        return [resource for resource, weight in area_weights(name).items() if weight > 0]
+    return [name[5:]] if name.startswith("util_") and name[5:] in RESOURCES else []
+
+
 def computable(name: str, known: Collection[str], target: str | None = None) -> bool:
     """Whether :func:`metric_value` can give ``name`` from results that have the metrics ``known``
     (a utilisation from a count needs the ``target``'s capacity)."""
-    if name in known:
-        return True
-    if is_area(name):
-        return any(computable(utilisation_column(r), known, target)
-                   for r, weight in area_weights(name).items() if weight > 0)
-    return name.startswith("util_") and name[5:] in RESOURCES and name[5:] in known and target in TARGETS
+    return name in known or any(utilisation_column(r) in known or (r in known and target in TARGETS)
+                                for r in resources_of(name))
 
 
 @functools.cache
@@ -170,8 +174,7 @@ class Goals:
         named = [(f"objective '{name}'", name) for name in self.objectives]
         for what, name in named + [(f"constraint '{limit.text}'", limit.metric) for limit in self.limits]:
             if not computable(name, known, self.target):
-                parts = area_weights(name) if is_area(name) else [name[5:]] if name.startswith("util_") else []
-                counts = [part for part in parts if part in known]
+                counts = [resource for resource in resources_of(name) if resource in known]
                 hint = (f"; a utilisation from {', '.join(counts)} needs the device's capacity: --target "
                         f"{' or '.join(TARGETS)}") if counts else did_you_mean(name, known)
                 raise DseError(f"{what}: no metric '{name}' in {source} (there are {', '.join(sorted(known))}){hint}")

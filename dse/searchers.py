@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController
 
 from .errors import DseError
 from .ir import Kernel
-from .objectives import Goals, area_weights, is_area, metric_value
+from .objectives import Goals, metric_value, resources_of
 from .pareto import hypervolume_improvement, pareto_mask, spread_order
 from .space import Configuration, Space, pragma_directives
 from .structure import PROXIES, Columns
@@ -162,14 +162,10 @@ def _unseen_at_random(space: Space, rng: random.Random, excluded: set[str], coun
 
 def _proxy_features(metric: str) -> tuple[str, ...] | None:
     """The structural features of which ``metric`` is a power law, or None: the log of its own
-    proxy, or of each resource an area weighs."""
+    proxy, or of each resource whose utilisation it reads (every resource has a proxy)."""
     if metric in PROXIES:
         return (f"log2_{PROXIES[metric][0]}",)
-    if metric.startswith("util_") and metric[5:] in PROXIES:
-        return (f"log2_{metric[5:]}",)
-    if is_area(metric):
-        return tuple(f"log2_{resource}" for resource, weight in area_weights(metric).items() if weight > 0)
-    return None
+    return tuple(f"log2_{resource}" for resource in resources_of(metric)) or None
 
 
 @functools.cache

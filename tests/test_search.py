@@ -44,6 +44,11 @@ def replay_search(backend, strategy: str, budget: float, store: Store, seed: int
         return search.run(store, executor, progress=progress, max_concurrent=max_concurrent)
 
 
+def replayed(backend, space: Space) -> list[Observation]:
+    """Every configuration of ``space`` as the table has it."""
+    return [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
+
+
 # ----- replay -------------------------------------------------------------------------------
 
 def test_replay_infers_knobs_and_space_and_replays_rows():
@@ -123,7 +128,8 @@ def test_goals_name_only_metrics_the_results_can_give():
     Goals.parse("latency_cycles,area", ["lut<=50%"]).check(md_knn, "md-knn")
     with pytest.raises(DseError, match="objective 'lut': no metric 'lut' in md-knn"):
         Goals.parse("latency_cycles,lut").check(md_knn, "md-knn")
-    with pytest.raises(DseError, match="constraint 'dps<=4': no metric 'dps' in builtin .* \\(did you mean 'dsp'\\?\\)"):
+    with pytest.raises(DseError, match="constraint 'dps<=4': no metric 'dps' in builtin .* "
+                                       "\\(did you mean 'dsp'\\?\\)"):
         Goals.parse("latency_cycles", ["dps<=4"]).check(builtin, "builtin")
     with pytest.raises(DseError, match="objective 'area\\(dsp=1\\)'"):
         Goals.parse("area(dsp=1)").check({"latency_cycles", "util_lut"}, "t.csv")
@@ -162,7 +168,7 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
         history.append(observation(proposed[0], result.status, result.metrics, GOALS))
     found = np.array([[o.values[m] for m in GOALS.objectives] for o in history])
     assert found[:, 0].min() == 2708  # the fastest design of the table
-    every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
+    every = replayed(backend, space)
     reference = np.array([[o.values[m] for m in GOALS.objectives] for o in every])
     assert adrs(reference[pareto_mask(reference)], found) < 0.1
     # which of the designs left it would run next: none before its initial design is measured
@@ -175,7 +181,7 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
 def test_bayes_refits_its_surrogates_as_results_grow_by_a_twentieth():
     backend = get_backend("replay", table=MD_KNN)
     space = backend.space("x")
-    every = [observation(c, "ok", backend.run(replay_point(c, backend), None).metrics, GOALS) for c in space.enumerate()]
+    every = replayed(backend, space)
     searcher = BayesSearcher(space, seed=0, planned=48, goals=GOALS)
     first = searcher._models(every[:40])
     assert searcher._models(every[:41]) is first  # 41 < 40 * 1.05: the same fit
@@ -264,7 +270,8 @@ def test_eta_follows_the_costs_and_a_used_up_space_promotes_what_is_left(tmp_pat
     taken = {(o.config.hash, 0) for o in csynth}
     worst = scheduler.leftover(results, taken, choose=lambda configs: len(configs) - 1)
     assert worst == Job(csynth[ranked(csynth, goals)[-1]].config, 1)
-    assert scheduler.leftover(results, taken, choose=lambda configs: None).config == csynth[ranked(csynth, goals)[0]].config
+    best = scheduler.leftover(results, taken, choose=lambda configs: None)
+    assert best == Job(csynth[ranked(csynth, goals)[0]].config, 1)
 
 
 def test_hyperband_brackets_start_at_their_rungs_and_promote_among_their_own():

@@ -26,6 +26,8 @@ ALIASES = {"latency_cycles_est": "latency_cycles", "util_lut_pct": "util_lut", "
            "util_dsp_pct": "util_dsp", "util_bram_pct": "util_bram", "synth_time_s": "runtime_s",
            "clock_ns": "clock_ns_est"}
 """Column names of other tables -> the store's metric names (the original is kept too)."""
+METRIC_ALIASES = {column: name for column, name in ALIASES.items() if name != "runtime_s"}
+"""The aliases a row's metrics take on (a run time is the result's, not a metric)."""
 
 BOOKKEEPING = {"fidelity", "feasible", "latency_undef", "status", "error", "config", "config_hash", "index_key",
                "kernel", "backend", "target", "runtime_s"}
@@ -64,7 +66,7 @@ class ReplayBackend(Backend):
         self.frame = frame
         measured = [c for c in frame.columns if c not in self.knobs and c not in BOOKKEEPING
                     and pd.api.types.is_numeric_dtype(frame[c])]
-        self.metrics = frozenset({*measured, *(ALIASES[c] for c in measured if ALIASES.get(c, "runtime_s") != "runtime_s")})
+        self.metrics = frozenset({*measured, *(METRIC_ALIASES[c] for c in measured if c in METRIC_ALIASES)})
         self.fidelities, self.costs = self._fidelities(frame)
         self._digest = hashlib.sha256(self.table.read_bytes()).hexdigest()[:12]
         self._rows: dict[tuple, dict] = {}
@@ -124,8 +126,8 @@ class ReplayBackend(Backend):
             if column in self.knobs or column in BOOKKEEPING or isinstance(value, str) or pd.isna(value):
                 continue
             metrics[column] = float(value)
-            if ALIASES.get(column) not in (None, "runtime_s") and ALIASES[column] not in row:
-                metrics[ALIASES[column]] = float(value)
+            if column in METRIC_ALIASES and METRIC_ALIASES[column] not in row:
+                metrics[METRIC_ALIASES[column]] = float(value)
         if row.get("latency_undef") == 1:
             metrics.pop("latency_cycles", None)
         runtime = next((float(row[c]) for c in RUNTIME if c in row and not pd.isna(row[c])), 0.0)
