@@ -628,6 +628,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     rows, settings, goals = _results(args)
     reference = None
     if args.reference:
+        if not Path(args.reference).is_file():
+            raise DseError(f"{args.reference}: no such database (--reference)")
         with Store(args.reference) as store:
             reference, _ = designs(store, kernel=args.kernel or settings.get("kernel"), fidelity=args.fidelity)
     model = None

@@ -84,6 +84,10 @@ def test_replay_bad_tables(tmp_path):
     (tmp_path / "t.csv").write_text("lut,ff\n1,2\n")
     with pytest.raises(DseError, match="no knob columns"):
         get_backend("replay", table=tmp_path / "t.csv")
+    (tmp_path / "binary.csv").write_bytes(Path(__file__).with_name("conftest.py").read_bytes() + b"\n1,2,3\n4,5,6,7\n")
+    with pytest.raises(DseError, match="cannot read as a table") as refused:
+        get_backend("replay", table=tmp_path / "binary.csv")
+    assert "\n" not in str(refused.value)
     with pytest.raises(DseError, match="no knob column 'L11' \\(did you mean 'L1'\\?\\)"):
         get_backend("replay", table=MD_KNN, knobs=["L11"])
     with pytest.raises(DseError, match="only the replay backend"):
@@ -434,6 +438,10 @@ def test_cli_search_recommend_report_on_replay(run_cli, tmp_path):
         assert record["metrics"]["util_lut"] <= 20
     code, _, err = run_cli("recommend", "--db", db, "--objectives", "latency_cycles,lut")
     assert code == 2 and f"objective 'lut': no metric 'lut' in {db} (there are latency_cycles, " in err
+    missing = tmp_path / "none.sqlite"
+    code, _, err = run_cli("report", "--db", db, "-o", tmp_path / "r.html", "--reference", missing)
+    assert code == 2 and err.strip() == f"dse: error: {missing}: no such database (--reference)"
+    assert not missing.exists()
     code, _, err = run_cli("report", "--db", db, "--study", "md_knn-bayes-s0", "-o", tmp_path / "r.html")
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()

@@ -58,7 +58,7 @@ class ReplayBackend(Backend):
         try:
             frame = pd.read_parquet(self.table) if self.table.suffix == ".parquet" else pd.read_csv(self.table)
         except (ValueError, OSError, pd.errors.ParserError) as error:
-            raise DseError(f"{self.table}: cannot read as a table ({error})") from None
+            raise DseError(f"{self.table}: cannot read as a table ({' '.join(str(error).split())})") from None
         self.knobs = list(knobs) if knobs else self._leading_knobs(frame)
         for knob in self.knobs:
             if knob not in frame:
