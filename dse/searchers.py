@@ -181,8 +181,9 @@ SEARCHERS: dict[str, type[Searcher]] = {s.name: s for s in (GridSearcher, Random
 class BayesSearcher(Searcher):
     """Bayesian optimisation with the predictor's linear surrogates.
 
-    The initial design is, when the kernel is known, the designs that best represent the front
-    its structural proxies predict (:func:`~dse.pareto.spread_order`), else a Latin hypercube; a
+    The initial design is the design without directives and, when the kernel is known, the designs
+    that best represent the front its structural proxies predict (:func:`~dse.pareto.spread_order`),
+    else a Latin hypercube; a
     table's columns whose pragma texts act on the kernel's loops and arrays (the space's
     ``on``) are read as those directives. Then each objective (and each constrained metric) gets a
     Bayesian ridge surrogate on log values with interactions between knobs of one loop nest
@@ -222,13 +223,18 @@ class BayesSearcher(Searcher):
         return self.initial or int(np.clip(self.planned // 10, 3, 12))
 
     def propose(self, count):
-        """Without feedback: the initial design, spread along the front of the kernel's structural
-        proxies when the kernel is known, else a Latin hypercube."""
+        """Without feedback: the initial design: the design without directives if the space has it
+        (the small end of most fronts, which a proxy that misjudges a directive's cost would leave
+        out) and designs spread along the front of the kernel's structural proxies when the kernel is
+        known, else a Latin hypercube."""
         prior = self._prior_values(self._whole_or_drawn(random.Random(self.seed), set())) if self.kernel else None
         if prior is None:
-            return LatinHypercubeSearcher(self.space, self.seed).propose(count)
-        configs, values = prior
-        return [configs[i] for i in spread_order(values)[:count]]
+            spread = LatinHypercubeSearcher(self.space, self.seed).propose(count)
+        else:
+            configs, values = prior
+            spread = [configs[i] for i in spread_order(values)[:count]]
+        plain = self.space.plain()
+        return list({c.hash: c for c in ([plain] if plain else []) + spread}.values())[:count]
 
     def _prior_values(self, configs: list[Configuration]) -> tuple[list[Configuration], np.ndarray] | None:
         """``configs`` and their objectives as the builtin flow's operator library costs them

@@ -80,6 +80,8 @@ CONDITIONS = {"ii": ("pipeline", {"on"}), "factor": ("partition", {"cyclic", "bl
               "dim": ("partition", {"cyclic", "block", "complete"}),
               "channels_number": ("channels_type", {"MEM_ACC_N1", "MEM_ACC_NN"})}
 MINIMUM = {"unroll": 1, "ii": 1, "factor": 2, "dim": 0}
+PLAIN = {"unroll": 1, "pipeline": "off", "partition": "none"}
+"""Per directive, the value that leaves the kernel as written."""
 
 
 
@@ -396,6 +398,16 @@ class Space:
         for constraint in self.broken_constraints(chosen):
             reason = f" ({constraint.why})" if constraint.why else ""
             raise DseError(f"configuration breaks constraint '{constraint.expr}'{reason}")
+        return Configuration.of(chosen)
+
+    def plain(self) -> Configuration | None:
+        """The design without directives: every unroll, pipeline and partition knob that can leave
+        the kernel as written does (:data:`PLAIN`), the other knobs take their defaults; None if no
+        knob can, or that design breaks a constraint."""
+        values = {knob.name: PLAIN[knob.directive] for knob in self.knobs.values()
+                  if knob.directive in PLAIN and PLAIN[knob.directive] in knob.values}
+        if not values or self.broken_constraints(chosen := self._active(values)):
+            return None
         return Configuration.of(chosen)
 
     def neighbour(self, config: Configuration, name: str, value) -> Configuration | None:

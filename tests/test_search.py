@@ -182,6 +182,12 @@ def test_bayes_proposes_unseen_configurations_that_improve_the_front():
     assert picked == searcher.choose(left, history) and 0 <= picked < len(left)
 
 
+def test_bayes_starts_from_the_design_without_directives():
+    gemm = Space.load(Path(__file__).resolve().parents[1] / "pragmas" / "gemm_ncubed.toml")
+    initial = BayesSearcher(gemm, seed=0, planned=40, goals=GOALS).propose(4)
+    assert initial[0] == gemm.plain() and len({c.hash for c in initial}) == 4
+
+
 def test_bayes_refits_its_surrogates_as_results_grow_by_a_twentieth():
     backend = get_backend("replay", table=MD_KNN)
     space = backend.space("x")

@@ -107,6 +107,17 @@ def test_inactive_knobs_make_a_constraint_vacuous(toy):
     assert toy.configuration({"inner.unroll": 6})["inner.unroll"] == 6
 
 
+def test_the_design_without_directives(toy, tmp_path):
+    assert toy.plain().as_dict() == {"clock.period_ns": 5, "inner.unroll": 1, "inner.pipeline": "off",
+                                     "outer.pipeline": "off", "a.partition": "none"}
+    path = tmp_path / "some.toml"
+    path.write_text(SMALL.replace("[1, 2, 3, 4, 6,", "[2, 3, 4, 6,"))  # no unroll 1: its default, 2
+    assert Space.load(path).plain()["inner.unroll"] == 2
+    path.write_text(SMALL + "[[constraints]]\nexpr = \"inner.pipeline == 'on'\"\n")
+    assert Space.load(path).plain() is None
+    assert Space.of_columns("t", {"L1": ["pipeline", "unroll factor=2"]}).plain() is None
+
+
 @pytest.mark.parametrize("expr", ["__import__('os').system('true')", "inner.unroll.__class__ == 1",
                                   "open('x')", "[x for x in (1, 2)]", "lambda: 1", "inner.unroll if"])
 def test_constraints_refuse_anything_but_the_expression_language(expr):
