@@ -4,9 +4,9 @@
                                     [--strategies random,bayes,halving,bayes-halving,tpe,nsga2] [--overhead]
 
 * Spaces: the three benchmark spaces in scripts/spaces/ (each enumerated through the builtin
-  estimate, then replayed); their ``-synth`` spaces (the designs Yosys synthesises in seconds:
-  stencil2d's and gemm_ncubed's 1,008, spmv_ellpack's 256), enumerated at estimate and synth on
-  the ECP5 and kept in data/bench/ (built once: 4 to 44 s a synthesis, four hours on two cores);
+  estimate, then replayed); their ``-synth`` spaces (1,008 designs each, of those Yosys
+  synthesises within about a minute), enumerated at estimate and synth on the ECP5 and kept in
+  data/bench/ (built once: 1 s to a minute a synthesis, a timeout past it; seven hours on two cores);
   and the complete real spaces of ../shared/data/real (md-knn and spmv-ellpack, Vitis HLS
   2021.1), replayed with the space files that say which loop each column's pragmas act on
   (scripts/spaces/genhls-*.toml). The reference front is every design's at the last fidelity.
