@@ -331,9 +331,7 @@ def _pareto(frame):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    if not Path(args.db).is_file():
-        raise DseError(f"{args.db}: no such database")
-    with Store(args.db) as store:
+    with Store.existing(args.db) as store:
         rows = export(store, args.output)
     print(f"{args.output}: {rows} design points", file=sys.stderr)
     return 0
@@ -597,9 +595,7 @@ def _recommend_space(settings: dict, kernel_name: str | None, space_path: str | 
 def _results(args: argparse.Namespace) -> tuple[list[dict], dict, Goals]:
     """The designs ``--db``/``--study``/``--kernel``/``--fidelity`` name, the study's settings,
     and the goals: ``--objectives``/``--constraint``, else the study's."""
-    if not Path(args.db).is_file():
-        raise DseError(f"{args.db}: no such database")
-    with Store(args.db) as store:
+    with Store.existing(args.db) as store:
         rows, settings = designs(store, args.study, args.kernel, args.fidelity)
     objectives = args.objectives or ",".join(settings.get("objectives", ["latency_cycles", "area"]))
     goals = Goals.parse(objectives, args.constraint or settings.get("constraints", []),
@@ -628,9 +624,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     rows, settings, goals = _results(args)
     reference = None
     if args.reference:
-        if not Path(args.reference).is_file():
-            raise DseError(f"{args.reference}: no such database (--reference)")
-        with Store(args.reference) as store:
+        with Store.existing(args.reference, "--reference") as store:
             reference, _ = designs(store, kernel=args.kernel or settings.get("kernel"), fidelity=args.fidelity)
     model = None
     if args.model:

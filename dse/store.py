@@ -69,6 +69,14 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise DseError(f"{self.path}: cannot use as a results database ({error})") from None
 
+    @classmethod
+    def existing(cls, path: str | Path, option: str | None = None) -> Store:
+        """The database at ``path``, which must exist already (``option``: the command-line
+        option that named it, for the error)."""
+        if not Path(path).is_file():
+            raise DseError(f"{path}: no such database" + (f" ({option})" if option else ""))
+        return cls(path)
+
     def close(self) -> None:
         self.connection.close()
 

@@ -187,11 +187,8 @@ class _State:
 def warm_start(path: str | Path, goals: Goals, space: Space, **where: str) -> list[Observation]:
     """Observations from another database's results (those whose columns equal ``where``) whose
     configurations belong to ``space``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DseError(f"{path}: no such database (--warm-start)")
     observations = []
-    with Store(path) as store:
+    with Store.existing(path, "--warm-start") as store:
         for row in store.rows(**where):
             config = Configuration.of(row["config"])
             if set(config.as_dict()) <= set(space.knobs):
