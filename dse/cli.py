@@ -488,7 +488,8 @@ With --backend replay --table F.csv, results come from a recorded table (knob co
 or --knobs) and KERNEL only names the study; a configuration the table lacks costs nothing.
 When the --space file says which loop or array each column's pragma texts act on
 ([columns.L1] on = "loop_i"), the kernel it names is read, and bayes starts from the designs
-the kernel's structure predicts best and calibrates that prediction as results come in.
+the kernel's structure predicts best (its operators costed at --clock-ns, the clock the table
+was recorded at; default 10) and calibrates that prediction as results come in.
 
 Objectives are minimised: latency_cycles, lut, ff, dsp, bram, area (mean utilisation of LUT,
 FF, DSP and BRAM in %), or any metric the backend reports. Constraints: 'lut<=60%' (of the
@@ -513,6 +514,8 @@ def _search_setup(args: argparse.Namespace):
     knobs = _knob_list(args) if (args.knobs or args.knobs_file) else (list(space.knobs) if space else None)
     backend = get_backend("replay", table=args.table, knobs=knobs)
     space = space or backend.space(args.kernel)
+    if args.clock_ns is not None:  # the clock the table was recorded at, which bayes' prior costs operators at
+        space = space.with_clock(args.clock_ns)
     rungs = _rungs(args, backend)
     for fidelity in rungs:
         backend.check(args.target, fidelity)

@@ -220,7 +220,13 @@ class BayesSearcher(Searcher):
 
     @property
     def initial_size(self) -> int:
-        return self.initial or int(np.clip(self.planned // 10, 3, 12))
+        """``initial``, else a tenth of the plan (3 to 12); with the kernel known, a plan of at most
+        :data:`PRIOR_UNTIL` designs is all initial design: results that few only calibrate the
+        structure's prediction, whose front the initial designs already represent best."""
+        if self.initial:
+            return self.initial
+        return self.planned if self.kernel is not None and self.planned <= PRIOR_UNTIL \
+            else int(np.clip(self.planned // 10, 3, 12))
 
     def propose(self, count):
         """Without feedback: the initial design: the design without directives if the space has it
