@@ -276,7 +276,11 @@ def _print_summary(frame, space: Space, target: str) -> None:
     ok = frame[frame.status == "ok"]
     console = Console(width=None if Console().is_terminal else 160)
     measured = ok.dropna(subset=["latency_cycles", *UTILISATION])
-    if measured.empty and not ok.empty:
+    if ok.empty:
+        statuses = ", ".join(f"{n} {s}" for s, n in frame.status.value_counts().items())
+        console.print(f"no design has results ({statuses}: see dse export for the errors)")
+        return
+    if measured.empty:
         console.print(f"{len(ok)} designs ran; this flow stage reports no latency or no utilisation for them "
                       "(see dse export for what it reports)")
         return
@@ -654,7 +658,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: all cores)")
     parser.add_argument("--executor", metavar="SPEC",
                         help="'local' (default) or dask://HOST:PORT for a Dask distributed scheduler")
-    parser.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="time limit per point in seconds; a point that timed out with less is run again")
     parser.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
     parser.add_argument("--workdir", metavar="DIR",
                         help="where backends that run tools keep each point's files (default: DB.runs next to --db)")

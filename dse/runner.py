@@ -3,7 +3,8 @@
 Points are proposed deterministically, looked up by content hash, and only the
 missing ones run; each result is stored the moment it arrives. A backend that
 raises gives a ``failed`` result with the error text, a point that runs past
-its time limit a ``timeout`` result; the sweep goes on.
+its time limit a ``timeout`` result; the sweep goes on. A timeout is run again
+when the limit is longer than the one it had (or there is none).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def evaluate(task: Task) -> Result:
             return backend.run(task.point, Path(task.workdir) if task.workdir else None)
     except PointTimeout:
         return Result("timeout", tool_version=backend.version(), runtime_s=time.perf_counter() - started,
-                      error=f"no result after {task.timeout:g} s")
+                      error=f"no result after {task.timeout:g} s", details={"timeout_s": task.timeout})
     except DseError as error:  # e.g. a report the tool wrote but nobody can read
         return Result("failed", tool_version=backend.version(), runtime_s=time.perf_counter() - started,
                       error=str(error))
@@ -91,7 +92,7 @@ def run_points(points: list[DesignPoint], backend: Backend, store: Store, execut
     started = time.perf_counter()
     version = backend.version()
     keys = {point.key(backend.name, version): point for point in points}
-    done = store.known(keys)
+    done = store.known(keys, timeout)
     pending = [Task(key, backend, point, timeout, workdir) for key, point in keys.items() if key not in done]
     statuses: dict[str, int] = {}
     ran = 0

@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS trials (
 """
 
 
+def holds(row: dict, timeout: float | None) -> bool:
+    """Whether a stored result stands for a run limited to ``timeout`` seconds (None: no limit):
+    any result but a timeout that had less time, which is run again."""
+    if row["status"] != "timeout":
+        return True
+    return timeout is not None and row["details"].get("timeout_s", row["runtime_s"] or 0.0) >= timeout
+
+
 class Store:
     """A results database (a SQLite file)."""
 
@@ -86,15 +94,17 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def known(self, keys: Iterable[str]) -> set[str]:
-        """The keys among ``keys`` that already have a result."""
+    def known(self, keys: Iterable[str], timeout: float | None = None) -> set[str]:
+        """The keys among ``keys`` whose result is stored and :func:`holds` for runs limited to
+        ``timeout`` seconds."""
         keys = list(keys)
         found: set[str] = set()
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            rows = self.connection.execute(
-                f"SELECT key FROM results WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-            found.update(row[0] for row in rows)
+            rows = self._decoded(self.connection.execute(
+                f"SELECT key, status, runtime_s, details FROM results WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk))
+            found.update(row["key"] for row in rows if holds(row, timeout))
         return found
 
     def put(self, key: str, point: DesignPoint, backend: str, result: Result,
@@ -167,7 +177,7 @@ class Store:
         names = [d[0] for d in cursor.description]
         for values in cursor:
             row = dict(zip(names, values))
-            for column in ("config", "metrics", "details"):
+            for column in {"config", "metrics", "details"} & set(row):
                 row[column] = json.loads(row[column]) if row[column] else {}
             yield row
 

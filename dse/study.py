@@ -4,7 +4,8 @@ them through a backend, and every result lands in the store as one of the study'
 The store is the search's whole state: a search started again with the same name reads its
 trials, counts what they cost against the budget and carries on, so a search killed at any
 moment loses only the points that were running. Results already in the store (from a sweep,
-another study or an earlier run) are reused as trials without running again.
+another study or an earlier run) are reused as trials without running again, but for a
+timeout that had less time than the search's limit.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .runner import Task, evaluate
 from .scheduler import DEFAULT_BRACKETS, DEFAULT_ETA, AshaScheduler, FifoScheduler, Job, Scheduler
 from .searchers import SEARCHERS, BayesSearcher, Observation, Searcher
 from .space import Configuration, Space
-from .store import Store
+from .store import Store, holds
 
 STRATEGIES = ("random", "grid", "lhs", "bayes", "halving", "bayes-halving")
 FREE = ("unknown",)
@@ -162,7 +163,7 @@ class _State:
             clock = job.config.as_dict().get("clock.period_ns", search.point["clock_ns"])
             point = DesignPoint(config=job.config, fidelity=fidelity, **{**search.point, "clock_ns": float(clock)})
             key = point.key(search.backend.name, version)
-            known = next(self.store.rows(key=key), None)
+            known = next((row for row in self.store.rows(key=key) if holds(row, timeout)), None)
             cost = 0.0 if known is not None and known["status"] in FREE else search.cost(job.rung)
             if committed + cost > search.budget + 1e-9:  # the next job does not fit in what is left
                 return

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dse import Configuration, DseError, Space
-from dse.backends import DesignPoint, get_backend
+from dse.backends import DesignPoint, Result, get_backend
 from dse.backends.vitis import configuration_of
 from dse.executor import LocalExecutor
 from dse.objectives import Goals, Limit, metric_value
@@ -407,8 +407,14 @@ def test_results_in_the_store_are_reused_and_unknown_configurations_cost_nothing
     with Store(tmp_path / "s.sqlite") as store:
         first = replay_search(backend, "random", 12, store, name="one")
         second = replay_search(backend, "grid", 12, store, name="two")
+        # a result that had timed out within a second is run again by a search without a limit
+        timed_out = next(t for t in store.trials("one") if t["status"] == "ok")
+        store.put(timed_out["key"], replay_point(Configuration.of(timed_out["config"]), backend), backend.name,
+                  Result("timeout", tool_version=backend.version(), details={"timeout_s": 1.0}))
+        third = replay_search(backend, "grid", 12, store, name="three")
     assert first.trials == 12 and first.spent == 11 and first.statuses == {"ok": 11, "unknown": 1}
     assert second.ran == 0 and second.reused == 12 and second.spent == 11
+    assert (third.ran, third.reused, third.statuses) == (1, 11, {"ok": 1})
 
 
 def test_a_study_continues_only_with_its_settings(tmp_path):

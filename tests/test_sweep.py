@@ -20,7 +20,7 @@ from dse.frontend import source_hash
 from dse.paths import bundled
 from dse.runner import design_points, run_points
 from dse.searchers import SEARCHERS
-from dse.store import Store
+from dse.store import Store, holds
 
 
 def test_sweep_export_and_reuse(run_cli, tmp_path):
@@ -83,7 +83,7 @@ class _Flaky(Backend):
     def run(self, point, workdir):
         unroll = point.config.as_dict().get("inner.unroll", 1)
         if unroll == 64:
-            time.sleep(5)
+            time.sleep(1)
         if unroll in (2, 8):
             raise RuntimeError(f"tool crashed on unroll {unroll}")
         return Result("ok", {"latency_cycles": 1.0}, "1")
@@ -106,7 +106,34 @@ def test_failures_and_timeouts_are_results(tmp_path, monkeypatch):
     assert summary.statuses == {"ok": 2, "failed": 2, "timeout": 1}
     assert rows[2]["status"] == "failed" and "RuntimeError: tool crashed on unroll 2" in rows[2]["error"]
     assert rows[64]["status"] == "timeout" and rows[64]["latency_cycles"] is None
+    assert rows[64]["details"] == {"timeout_s": 0.5} and rows[64]["error"] == "no result after 0.5 s"
     assert rows[1]["latency_cycles"] == 1.0
+    with Store(tmp_path / "f.sqlite") as store, LocalExecutor(1) as executor:
+        again = run_points(_points(space, configs), _Flaky(), store, executor, timeout=0.5)  # as long: it stands
+        longer = run_points(_points(space, configs), _Flaky(), store, executor, timeout=5)  # run again, in time
+        rows = {row["config"]["inner.unroll"]: row for row in store.rows()}
+    assert (again.reused, again.ran) == (5, 0) and (longer.reused, longer.ran) == (4, 1)
+    assert longer.statuses == {"ok": 1} and rows[64]["latency_cycles"] == 1.0
+
+
+def test_a_sweep_whose_points_all_time_out_says_so_and_runs_them_again_without_the_limit(run_cli, tmp_path):
+    db = tmp_path / "t.sqlite"
+    code, out, err = run_cli("sweep", "gemm_ncubed", "--budget", 2, "--jobs", 1, "--timeout", 0.0001, "--db", db)
+    assert code == 0 and "no design has results (2 timeout: see dse export for the errors)" in out
+    code, out, err = run_cli("sweep", "gemm_ncubed", "--budget", 2, "--jobs", 1, "--db", db)
+    assert code == 0 and "2 points, 0 already in" in err and "2 run (2 ok)" in err
+
+
+@pytest.mark.parametrize("row, timeout, expected", [
+    ({"status": "ok", "runtime_s": 90.0, "details": {}}, 10.0, True),
+    ({"status": "failed", "runtime_s": 1.0, "details": {}}, None, True),
+    ({"status": "timeout", "runtime_s": 60.2, "details": {"timeout_s": 60.0}}, 60.0, True),
+    ({"status": "timeout", "runtime_s": 60.2, "details": {"timeout_s": 60.0}}, 120.0, False),
+    ({"status": "timeout", "runtime_s": 60.2, "details": {"timeout_s": 60.0}}, None, False),
+    ({"status": "timeout", "runtime_s": 30.0, "details": {}}, 20.0, True),  # stored before the limit was
+])
+def test_a_stored_timeout_holds_only_for_a_limit_no_longer_than_it_had(row, timeout, expected):
+    assert holds(row, timeout) is expected
 
 
 def test_a_design_no_tool_would_build_is_recorded_infeasible(run_cli, tmp_path):
