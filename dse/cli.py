@@ -525,9 +525,14 @@ def _search_setup(args: argparse.Namespace):
         backend.check(args.target, fidelity)
     fields = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
                   top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
-    kernel = read_kernel(resolve_kernel(space.source or space.kernel).path, top=space.top) \
-        if space.pragma_columns else None  # the kernel whose loops the table's pragmas act on: the search's prior
-    return backend, space, kernel, rungs, fields
+    return backend, space, _table_kernel(space), rungs, fields
+
+
+def _table_kernel(space: Space) -> Kernel | None:
+    """The kernel whose loops and arrays a table's pragma-text columns act on (the search's prior,
+    the recommended designs' directives), or None if its columns do not say."""
+    return read_kernel(resolve_kernel(space.source or space.kernel).path, top=space.top) \
+        if space.pragma_columns else None
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -585,10 +590,13 @@ def _print_recommendations(front, goals: Goals, space: Space | None, title: str)
     console.print(table)
 
 
-def _recommend_space(settings: dict, kernel_name: str | None, space_path: str | None):
-    """The kernel IR and space of recommended designs, when they can be known (not for replay)."""
-    if settings.get("backend") == "replay":
-        return None, Space.load(space_path or settings["space"]) if (space_path or settings.get("space")) else None
+def _recommend_space(settings: dict, backend: str | None, kernel_name: str | None, space_path: str | None):
+    """The kernel IR and space of recommended designs, when they can be known: for a replayed
+    table, its space file's, whose columns say what the kernel's loops and arrays are given."""
+    if backend == "replay":
+        path = space_path or settings.get("space")
+        space = Space.load(path) if path else None
+        return (_table_kernel(space) if space else None), space
     source = settings.get("source") or (str(resolve_kernel(kernel_name).path) if kernel_name else None)
     if source is None:
         return None, None
@@ -616,7 +624,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     rows, settings, goals = _results(args)
     front = pareto_designs(rows, goals, args.top)
     kernel_name = settings.get("kernel") or (rows[0]["kernel"] if rows else None)
-    kernel, space = _recommend_space(settings, kernel_name if kernel_name in bundled_kernels() else None, args.space)
+    backend = settings.get("backend") or (rows[0]["backend"] if rows else None)
+    kernel, space = _recommend_space(settings, backend, kernel_name if kernel_name in bundled_kernels() else None,
+                                     args.space)
     _print_recommendations(front, goals, space, args.study or kernel_name)
     if args.emit:
         written = emit(front, args.emit, args.format, kernel, space, args.study or kernel_name)

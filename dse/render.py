@@ -185,15 +185,26 @@ def render_template(name: str, **values) -> str:
     return _environment().get_template(name).render(**values)
 
 
-def render_tcl(kernel: Kernel, config: Configuration, name: str) -> str:
+def render_tcl(kernel: Kernel, config: Configuration, name: str, acting: Configuration | None = None) -> str:
+    """directives.tcl of ``config``; ``acting``: the directive knobs it stands for, if not its own."""
     return _environment().get_template("directives.tcl.j2").render(
         kernel=name, top=kernel.top, hash=config.hash, canonical=config.canonical,
-        directives=directives(kernel, config))
+        directives=directives(kernel, acting or config))
+
+
+def acting_directives(kernel: Kernel, space: Space, config: Configuration) -> Configuration:
+    """``config`` as directive knobs: with the directives its pragma-text columns name on the
+    kernel's loops and arrays (a recorded table's), else itself."""
+    if not space.pragma_columns:
+        return config
+    trips = {name: loop.trip_count for name, loop in kernel.loops.items()}
+    return Configuration.of(space.with_directives(config.as_dict(), trips))
 
 
 def render(kernel: Kernel, space: Space, config: Configuration, out_dir: str | Path,
            dialect: str = "vitis") -> list[Path]:
-    """Write the annotated source, directives.tcl and config.json into ``out_dir``."""
+    """Write the annotated source, directives.tcl and config.json into ``out_dir`` (a configuration
+    of pragma-text columns as the directives they name)."""
     if dialect not in DIALECTS:
         raise DseError(f"unknown pragma dialect '{dialect}' (known: {', '.join(DIALECTS)})")
     out = Path(out_dir)
@@ -204,9 +215,10 @@ def render(kernel: Kernel, space: Space, config: Configuration, out_dir: str | P
     annotated = out / Path(kernel.source).name
     if annotated.resolve() == Path(kernel.source).resolve():
         raise DseError(f"{out}: is the kernel's own folder; choose another output folder")
+    acting = acting_directives(kernel, space, config)
     written = {
-        annotated: annotate_source(kernel, config, dialect),
-        out / "directives.tcl": render_tcl(kernel, config, space.kernel),
+        annotated: annotate_source(kernel, acting, dialect),
+        out / "directives.tcl": render_tcl(kernel, config, space.kernel, acting),
         out / "config.json": json.dumps({"kernel": space.kernel, "source": kernel.source, "top": kernel.top,
                                          "config": config.as_dict(), "hash": config.hash}, indent=2) + "\n",
     }

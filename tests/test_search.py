@@ -199,6 +199,15 @@ def test_bayes_refits_its_surrogates_as_results_grow_by_a_twentieth():
     assert searcher._models(every[1:43]) is not searcher._models(every[:43])  # other observations: fitted again
 
 
+def md_knn_columns(folder: Path) -> Path:
+    """A space file for the md-knn table whose columns L1, L2 act on the kernel's loops."""
+    table = pd.read_csv(MD_KNN)
+    columns = "".join(f'[columns.{c}]\non = "{loop}"\nvalues = {json.dumps(sorted(set(table[c])))}\n'
+                      for c, loop in (("L1", "loop_i"), ("L2", "loop_j")))
+    (folder / "s.toml").write_text(f'[kernel]\nname = "md_knn"\n{columns}')
+    return folder / "s.toml"
+
+
 @pytest.mark.parametrize("clock, first, latencies, expected", [
     # costed at 10 ns, the structure puts the pipelined inner loop at the small end
     ([], [("unroll factor=8", "unroll (full)"), ("unroll factor=2", "pipeline"), ("pipeline", "pipeline")],
@@ -210,11 +219,9 @@ def test_bayes_refits_its_surrogates_as_results_grow_by_a_twentieth():
 def test_bayes_on_a_table_whose_columns_name_the_kernels_loops_starts_from_its_structure(
         run_cli, tmp_path, clock, first, latencies, expected):
     table = pd.read_csv(MD_KNN)
-    columns = "".join(f'[columns.{c}]\non = "{loop}"\nvalues = {json.dumps(sorted(set(table[c])))}\n'
-                      for c, loop in (("L1", "loop_i"), ("L2", "loop_j")))
-    (tmp_path / "s.toml").write_text(f'[kernel]\nname = "md_knn"\n{columns}')
-    code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN, "--space", tmp_path / "s.toml",
-                           "--budget", 5, "--db", tmp_path / "r.sqlite", "--jobs", 1, *clock)
+    code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN,
+                           "--space", md_knn_columns(tmp_path), "--budget", 5, "--db", tmp_path / "r.sqlite",
+                           "--jobs", 1, *clock)
     assert code == 0, err
     with Store(tmp_path / "r.sqlite") as store:
         trials = store.trials("md_knn-bayes-s0")
@@ -467,6 +474,27 @@ def test_cli_search_recommend_report_on_replay(run_cli, tmp_path):
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()
     assert page.count("<img") == 2 and "12 designs (12 ok); " in page
+
+
+def test_cli_recommend_writes_the_directives_a_tables_columns_name(run_cli, tmp_path):
+    db = tmp_path / "r.sqlite"
+    code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN, "--space",
+                           md_knn_columns(tmp_path), "--budget", 5, "--db", db, "--jobs", 1, "--clock-ns", 3.33)
+    assert code == 0, err
+    code, _, err = run_cli("recommend", "--db", db, "--study", "md_knn-bayes-s0", "--emit", tmp_path / "out")
+    assert code == 0 and "out: 5 designs' directives, 10 files" in err
+    written = {}
+    for folder in sorted((tmp_path / "out").iterdir()):
+        config = json.loads((folder / "config.json").read_text())["config"]
+        lines = (folder / "directives.tcl").read_text().splitlines()
+        assert lines[1].endswith(json.dumps(config, separators=(",", ":")))  # the table's configuration
+        written[config["L1"], config["L2"]] = [line for line in lines if line.startswith("set_directive")]
+    assert written["unroll factor=2", "unroll factor=4"] == ['set_directive_unroll -factor 2 "md_kernel/loop_i"',
+                                                             'set_directive_unroll -factor 4 "md_kernel/loop_j"']
+    assert written["unroll factor=2", "unroll (full)"] == ['set_directive_unroll -factor 2 "md_kernel/loop_i"',
+                                                           'set_directive_unroll "md_kernel/loop_j"']
+    code, _, err = run_cli("recommend", "--db", db, "--emit", tmp_path / "bare")  # no study: no space to read
+    assert code == 0 and "5 designs' configurations (config.json; no kernel source to annotate)" in err
 
 
 def test_cli_recommend_emits_directives_that_render_back(run_cli, tmp_path):
