@@ -208,8 +208,9 @@ def _flow(args: argparse.Namespace, fidelities) -> tuple[Kernel, Space, Backend,
         space = space.with_clock(args.clock_ns)
     backend = get_backend(args.backend, args.tool_path)
     rungs = fidelities(backend)
+    target = args.target or DEFAULT_TARGET
     for fidelity in rungs:
-        backend.check(args.target, fidelity)
+        backend.check(target, fidelity)
     backend.version()  # a missing tool stops here, before any point runs
     space, fixed = backend.adapt(space)
     if fixed:
@@ -217,7 +218,7 @@ def _flow(args: argparse.Namespace, fidelities) -> tuple[Kernel, Space, Backend,
     source = resolve_kernel(args.kernel)
     fields = dict(kernel=source.name, source=str(source.path), source_hash=source_hash(source.path, args.include,
                                                                                         args.define),
-                  top=kernel.top, include_dirs=tuple(args.include), defines=tuple(args.define), target=args.target,
+                  top=kernel.top, include_dirs=tuple(args.include), defines=tuple(args.define), target=target,
                   clock_ns=10.0)
     return kernel, space, backend, rungs, fields
 
@@ -264,9 +265,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"{summary.ran} run ({statuses}) in {summary.seconds:.1f} s with {executor.jobs} job(s)",
               file=sys.stderr)
         frame = results_frame(store, kernel=fields["kernel"], backend=backend.name, fidelity=fidelity,
-                              target=args.target)
+                              target=fields["target"])
     frame = frame[frame.config_hash.isin({c.hash for c in configs})]
-    _print_summary(frame, space, args.target)
+    _print_summary(frame, space, fields["target"])
     return 0
 
 
@@ -521,10 +522,11 @@ def _search_setup(args: argparse.Namespace):
     if args.clock_ns is not None:  # the clock the table was recorded at, which bayes' prior costs operators at
         space = space.with_clock(args.clock_ns)
     rungs = _rungs(args, backend)
+    target = args.target or backend.target or DEFAULT_TARGET  # the device of utilisation in % and of the prior
     for fidelity in rungs:
-        backend.check(args.target, fidelity)
+        backend.check(target, fidelity)
     fields = dict(kernel=args.kernel, source=str(Path(args.table).resolve()), source_hash=backend.version(),
-                  top=None, include_dirs=(), defines=(), target=args.target, clock_ns=args.clock_ns or 10.0)
+                  top=None, include_dirs=(), defines=(), target=target, clock_ns=args.clock_ns or 10.0)
     return backend, space, _table_kernel(space), rungs, fields
 
 
@@ -536,14 +538,14 @@ def _table_kernel(space: Space) -> Kernel | None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    goals = Goals.parse(args.objectives, args.constraint, args.target)
     backend, space, kernel, rungs, point = _search_setup(args)
+    goals = Goals.parse(args.objectives, args.constraint, point["target"])
     goals.check(backend.metrics, args.table if args.backend == "replay" else f"the {backend.name} backend's results")
     _check_counts(args)
     budget = args.budget or min(space.count(), 100)
     name = args.study or f"{point['kernel']}-{args.strategy}-s{args.seed}"
     settings = {"kernel": point["kernel"], "source": point["source"], "top": point["top"], "backend": backend.name,
-                "target": args.target, "fidelities": list(rungs), "objectives": list(goals.objectives),
+                "target": point["target"], "fidelities": list(rungs), "objectives": list(goals.objectives),
                 "constraints": [limit.text for limit in goals.limits], "strategy": args.strategy, "seed": args.seed,
                 "budget": budget, "space": str(Path(args.space).resolve()) if args.space else None}
     if args.strategy.endswith("halving"):  # kept when not the default, so that studies stored before resume
@@ -553,7 +555,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     warm = []
     if args.warm_start:
         warm = warm_start(args.warm_start, goals, space, kernel=point["kernel"], backend=backend.name,
-                          fidelity=rungs[-1], target=args.target)
+                          fidelity=rungs[-1], target=point["target"])
     search = Search(name, space, backend, make_searcher(args.strategy, space, args.seed, budget, goals, kernel),
                     make_scheduler(args.strategy, rungs, goals, args.eta, args.brackets, backend.costs),
                     goals, budget, point, warm)
@@ -662,7 +664,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="builtin",
                         help="HLS flow: builtin (default, always there), vitis (Vitis HLS or Vivado HLS), bambu, "
                              "replay (a recorded table; search only)")
-    parser.add_argument("--target", default=DEFAULT_TARGET, help=f"device (default: {DEFAULT_TARGET})")
+    parser.add_argument("--target", help=f"device (default: {DEFAULT_TARGET}; replay: the table's target column)")
     parser.add_argument("--clock-ns", type=float, metavar="NS",
                         help="clock period; fixes the space's clock knob (default: the space's, else 10)")
     parser.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: all cores)")

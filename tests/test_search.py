@@ -476,6 +476,24 @@ def test_cli_search_recommend_report_on_replay(run_cli, tmp_path):
     assert page.count("<img") == 2 and "12 designs (12 ok); " in page
 
 
+def test_a_replayed_table_names_the_device_its_utilisation_is_of(run_cli, tmp_path):
+    table = tmp_path / "t.csv"  # as dse export writes it: a target column; 5 % of the ECP5's LUTs is 4,182
+    pd.DataFrame([{"target": "ecp5-85", "a": a, "latency_cycles": 100 - a, "lut": 1000 * a} for a in range(1, 6)]
+                 ).to_csv(table, index=False)
+    assert get_backend("replay", table=table, knobs=["a"]).target == "ecp5-85"
+    for device, fitting in ((), [4, 3, 2, 1]), (("--target", "xc7z020"), [2, 1]):  # 5 % of 53,200: 2,660
+        db = tmp_path / f"{device[1] if device else 'table'}.sqlite"
+        code, _, err = run_cli("search", "t", "--backend", "replay", "--table", table, "--knobs", "a", "--db", db,
+                               "--objectives", "latency_cycles,lut", "--constraint", "lut<=5%", "--strategy", "grid",
+                               "--budget", 5, "--jobs", 1, *device)
+        assert code == 0, err
+        with Store(db) as store:
+            assert store.studies()["t-grid-s0"]["target"] == (device[1] if device else "ecp5-85")
+        code, out, err = run_cli("recommend", "--db", db, "--study", "t-grid-s0", "--emit", tmp_path / db.stem)
+        records = [json.loads(path.read_text()) for path in sorted((tmp_path / db.stem).glob("*/config.json"))]
+        assert [r["config"]["a"] for r in records] == fitting
+
+
 def test_cli_recommend_writes_the_directives_a_tables_columns_name(run_cli, tmp_path):
     db = tmp_path / "r.sqlite"
     code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", MD_KNN, "--space",

@@ -64,6 +64,9 @@ class ReplayBackend(Backend):
             if knob not in frame:
                 raise DseError(f"{self.table}: no knob column '{knob}'{did_you_mean(knob, frame.columns)}")
         self.frame = frame
+        targets = frame["target"].dropna().unique() if "target" in frame else []
+        self.target: str | None = str(targets[0]) if len(targets) == 1 else None
+        """The device the table's results were measured on, when it names one."""
         measured = [c for c in frame.columns if c not in self.knobs and c not in BOOKKEEPING
                     and pd.api.types.is_numeric_dtype(frame[c])]
         self.metrics = frozenset({*measured, *(METRIC_ALIASES[c] for c in measured if c in METRIC_ALIASES)})
