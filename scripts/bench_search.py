@@ -104,14 +104,12 @@ def two_fidelity_table(name: str) -> tuple[Path, Space]:
 def run_ours(strategy: str, backend, space: Space, budget: int, seed: int, kernel) -> list[tuple[float, tuple | None]]:
     """Each evaluation in order: its cost, and its objective values (None: not measured, or
     measured at a cheaper fidelity than the table's last)."""
-    targets = backend.frame["target"].unique() if "target" in backend.frame else []
-    target = targets[0] if len(targets) == 1 else None  # the device bayes' prior costs operators on
-    goals = Goals.parse(",".join(GOALS.objectives), target=target)
+    goals = Goals.parse(",".join(GOALS.objectives), target=backend.target)  # the device the prior costs on
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "s.sqlite") as store, \
             LocalExecutor(1) as executor:
         search = Search("bench", space, backend, make_searcher(strategy, space, seed, budget, goals, kernel),
                         make_scheduler(strategy, backend.fidelities, goals, costs=backend.costs), goals, budget,
-                        point_fields("bench", str(backend.table), "table", target or DEFAULT_TARGET))
+                        point_fields("bench", str(backend.table), "table", backend.target or DEFAULT_TARGET))
         search.run(store, executor)
         trials = store.trials("bench")
     found = []
