@@ -24,7 +24,7 @@ from .objectives import Goals, metric_value, resources_of
 from .pareto import hypervolume_improvement, pareto_mask, spread_order
 from .space import Configuration, Space, pragma_directives
 from .structure import PROXIES, Columns
-from .targets import DEFAULT_TARGET
+from .targets import costed_on
 
 GRID_LIMIT = 2_000_000
 ENUMERATE_LIMIT = 20_000
@@ -247,7 +247,7 @@ class BayesSearcher(Searcher):
         (:mod:`dse.structure`, uncalibrated), or None if an objective has no proxy."""
         from .features import kernel_structure
 
-        target = self.goals.target or DEFAULT_TARGET
+        target = costed_on(self.goals.target)
         features = kernel_structure(self.kernel, target).features(self._frame(configs))
         proxies = {metric: features[parts[0]] for metric, parts in PROXIES.items()}
         values = [[metric_value({m: v[row] for m, v in proxies.items()}, name, target)
@@ -370,7 +370,7 @@ class BayesSearcher(Searcher):
             proxies = _proxy_features(metric) if self.kernel is not None and len(rows) < PRIOR_UNTIL else None
             model = LinearSurrogate(self.knobs, "bayes", log_target=True, kernel=self.kernel, bounded=False,
                                     interactions=proxies is None and self._interactions(training),
-                                    target=self.goals.target or DEFAULT_TARGET, structure=proxies)
+                                    target=costed_on(self.goals.target), structure=proxies)
             target = np.array([measured[i].values[metric] for i in rows], float)
             subset = {knob: values[rows] for knob, values in training.items()}
             try:

@@ -28,7 +28,7 @@ from .features import KnobEncoder
 from .ir import Kernel
 from .space import knob_text
 from .structure import PROXIES, Columns, columns_of, row_count
-from .targets import DEFAULT_TARGET, TARGETS
+from .targets import DEFAULT_TARGET, costed_on
 
 PREDICT_CHUNK = 20_000
 """Rows encoded at once when predicting many configurations."""
@@ -434,12 +434,12 @@ def train(table, kernel: Kernel | None = None, target: str | None = None, folds:
     surrogates, baselines, report = {}, {}, {}
     frame = table.frame
     target = target or table.target
-    costed_on = target if target in TARGETS else DEFAULT_TARGET  # operator costs of structural features
+    costing = costed_on(target)  # operator costs of structural features
     for metric in table.metrics:
         rows = frame[frame[metric].notna()]
         if rows[metric].nunique() < 2 or len(rows) < 4:
             continue
-        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds, costed_on, metric)
+        name, model, cv, base_cv = choose(rows, rows[metric], table.knobs, kernel, folds, costing, metric)
         surrogates[metric] = model
         baselines[metric] = baseline(table.knobs).fit(rows, rows[metric])
         report[metric] = {"model": name, "cv_r2": cv["r2"], "cv_mape": cv["mape"],

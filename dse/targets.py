@@ -211,6 +211,12 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def costed_on(target: str | None) -> str:
+    """The target whose operator library costs designs meant for ``target``: itself if it is
+    one of :data:`TARGETS`, else the default (a table recorded on a device not modelled here)."""
+    return target if target in TARGETS else DEFAULT_TARGET
+
+
 def get_target(name: str) -> Target:
     try:
         return TARGETS[name]

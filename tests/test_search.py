@@ -22,6 +22,7 @@ from dse.scheduler import AshaScheduler, Job, cost_etas, ranked
 from dse.searchers import BayesSearcher, GridSearcher, Observation, RandomSearcher
 from dse.store import Store
 from dse.study import Search, make_scheduler, make_searcher, observation
+from dse.targets import costed_on
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 MD_KNN = REAL / "machsuite-md-knn.csv"
@@ -492,6 +493,23 @@ def test_a_replayed_table_names_the_device_its_utilisation_is_of(run_cli, tmp_pa
         code, out, err = run_cli("recommend", "--db", db, "--study", "t-grid-s0", "--emit", tmp_path / db.stem)
         records = [json.loads(path.read_text()) for path in sorted((tmp_path / db.stem).glob("*/config.json"))]
         assert [r["config"]["a"] for r in records] == fitting
+
+
+def test_a_table_recorded_on_a_device_not_modelled_is_costed_on_the_default(run_cli, tmp_path):
+    assert (costed_on("xczu7ev"), costed_on(None), costed_on("ecp5-85")) == ("xc7z020", "xc7z020", "ecp5-85")
+    table = pd.read_csv(MD_KNN)
+    table.insert(0, "target", "xczu7ev")  # where GenHLSOptimizer's tables were recorded
+    table.to_csv(tmp_path / "zu.csv", index=False)
+    db = tmp_path / "z.sqlite"
+    code, _, err = run_cli("search", "md_knn", "--backend", "replay", "--table", tmp_path / "zu.csv", "--knobs",
+                           "L1,L2", "--space", md_knn_columns(tmp_path), "--budget", 5, "--db", db, "--jobs", 1,
+                           "--clock-ns", 3.33)
+    assert code == 0, err
+    with Store(db) as store:
+        assert store.studies()["md_knn-bayes-s0"]["target"] == "xczu7ev"
+        # the same designs as the table without its target column (at 3.33 ns, above)
+        assert [t["metrics"]["latency_cycles"] for t in store.trials("md_knn-bayes-s0")] == \
+            [12993, 2708, 51329, 250497, 25729]
 
 
 def test_cli_recommend_writes_the_directives_a_tables_columns_name(run_cli, tmp_path):
