@@ -324,7 +324,8 @@ class BayesSearcher(Searcher):
             self._draws += _unseen_at_random(self.space, random.Random(seed), excluded, self.pool // 50)
         self._draws = [c for c in self._draws if c.hash not in excluded][-max(self.pool, WHOLE_SPACE):]
         pool = {c.hash: c for c in self._draws}
-        for config in random.Random(seed).sample(front, min(len(front), 3)):
+        ordered = sorted(front, key=lambda c: c.hash)  # not the order results came in: the same draw every time
+        for config in random.Random(seed).sample(ordered, min(len(front), 3)):
             pool.update((c.hash, c) for c in self._neighbours_of(config) if c.hash not in excluded)
         return list(pool.values())
 
